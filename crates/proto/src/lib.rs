@@ -1,0 +1,22 @@
+//! Sans-IO wire formats for Yubin.
+//!
+//! This crate turns bytes into bounded, typed protocol values and back. It does no I/O, has no
+//! async runtime and knows nothing about storage, so every parser can be unit-tested with
+//! byte strings and fuzzed directly.
+//!
+//! Each protocol keeps framing (where does a line or a message end, how big may it get) apart
+//! from grammar (what does a complete line mean): a framer hands the grammar only complete,
+//! size-capped input, and stays in sync with the stream after oversized or malformed input.
+//!
+//! - [`secret`]: [`Secret<T>`], a wrapper that never prints its contents.
+//! - [`address`]: [`Address`], a validated RFC 5321 mailbox.
+//! - [`smtp`]: SMTP/LMTP line framing, DATA decoding, command parsing and replies.
+
+#![warn(missing_docs)]
+
+pub mod address;
+pub mod secret;
+pub mod smtp;
+
+pub use address::{Address, AddressError};
+pub use secret::Secret;

@@ -1,0 +1,129 @@
+//! SMTP (MX, RFC 5321) and LMTP (RFC 2033) receiving.
+//!
+//! Implementation notes:
+//! - One task per connection; [`session`] is the state machine, [`trace`] builds the headers
+//!   Yubin prepends, [`errors`] maps store errors to replies in one place.
+//! - A message is acknowledged only after `MailStore::deliver` returned, i.e. after the blob and
+//!   its rows are durable (group commit).
+//! - The MX port never relays: a recipient in a domain not hosted here gets 550 5.7.1 (there is no
+//!   authentication on it; submission is a separate service).
+//! - STARTTLS restarts the session state (RFC 3207 §4.2) and drops bytes pipelined after it.
+
+pub mod errors;
+pub mod session;
+pub mod trace;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+use yubin_store::MailStore;
+
+use crate::net::Shutdown;
+
+/// `[smtp]` settings (the MX service); `[lmtp]` uses the same limits.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Addresses to listen on.
+    pub listen: Vec<String>,
+    /// Largest message accepted, in bytes (advertised with SIZE).
+    pub max_message_size: usize,
+    /// Most recipients per message.
+    pub max_recipients: usize,
+    /// Most commands per connection.
+    pub max_commands: usize,
+    /// Most protocol errors per connection before it is closed.
+    pub max_errors: usize,
+    /// Longest command line in bytes.
+    pub max_line_length: usize,
+    /// Most simultaneous connections.
+    pub max_connections: usize,
+    /// Seconds to wait for a command (RFC 5321 §4.5.3.2: at least 5 minutes).
+    pub command_timeout_secs: u64,
+    /// Seconds to wait for each block of message data (RFC 5321: at least 3 minutes).
+    pub data_timeout_secs: u64,
+    /// Longest a connection may last, in seconds.
+    pub session_timeout_secs: u64,
+}
+
+impl SmtpConfig {
+    /// Defaults with the given listen addresses.
+    pub fn with_listen(listen: Vec<String>) -> Self {
+        Self {
+            listen,
+            ..Self::default()
+        }
+    }
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            listen: Vec::new(),
+            max_message_size: 50 * 1024 * 1024,
+            max_recipients: 100,
+            max_commands: 1000,
+            max_errors: 20,
+            max_line_length: 4096,
+            max_connections: 10_000,
+            command_timeout_secs: 300,
+            data_timeout_secs: 180,
+            session_timeout_secs: 1800,
+        }
+    }
+}
+
+/// Which protocol a listener speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// SMTP for inbound MX.
+    Mx,
+    /// LMTP: LHLO, and one reply per recipient after DATA.
+    Lmtp,
+}
+
+/// What every session of one listener shares.
+pub struct Service {
+    /// Protocol.
+    pub mode: Mode,
+    /// Limits and timeouts.
+    pub config: SmtpConfig,
+    /// Name used in the greeting and Received headers.
+    pub hostname: String,
+    /// The mail store.
+    pub store: MailStore,
+    /// TLS for STARTTLS, if available.
+    pub tls: Option<TlsAcceptor>,
+    /// Caps simultaneous connections.
+    pub connections: Arc<Semaphore>,
+}
+
+impl Service {
+    /// Builds the shared state of a listener.
+    pub fn new(
+        mode: Mode,
+        config: SmtpConfig,
+        hostname: String,
+        store: MailStore,
+        tls: Option<TlsAcceptor>,
+    ) -> Arc<Self> {
+        let connections = Arc::new(Semaphore::new(config.max_connections));
+        Arc::new(Self {
+            mode,
+            config,
+            hostname,
+            store,
+            tls,
+            connections,
+        })
+    }
+
+    /// Serves one accepted connection to the end.
+    pub async fn handle(self: Arc<Self>, stream: TcpStream, peer: SocketAddr, shutdown: Shutdown) {
+        session::serve(self, stream, peer, shutdown).await;
+    }
+}

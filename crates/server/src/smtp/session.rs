@@ -1,0 +1,723 @@
+//! The SMTP/LMTP session state machine: one per connection.
+//!
+//! Input is framed by `yubin_proto::smtp::line::LineFramer` (bounded lines) and parsed by
+//! `parse_command`; message data goes through `DataDecoder` (DATA) or is counted off the buffer
+//! (BDAT). Replies to pipelined commands are collected and written before the next read
+//! (RFC 2920), so a pipelining client gets them in one packet.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use smtp_proto::Request;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use yubin_proto::Address;
+use yubin_proto::smtp::command::parse_command;
+use yubin_proto::smtp::data::{DataDecoder, DataProgress};
+use yubin_proto::smtp::line::{LineError, LineFramer};
+use yubin_proto::smtp::reply::Reply;
+use yubin_store::{Delivery, Resolution, Resolved};
+
+use super::errors::reply_for;
+use super::trace::{TraceInfo, queue_id, with_trace_headers};
+use super::{Mode, Service};
+use crate::net::Shutdown;
+
+/// Read buffer kept by an idle session; a larger one left by a big message is released.
+const IDLE_BUFFER: usize = 4096;
+/// TLS handshakes must finish within this.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Serves one connection: greeting, commands, optional STARTTLS, until QUIT or close.
+pub(crate) async fn serve(
+    service: Arc<Service>,
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    shutdown: Shutdown,
+) {
+    let Ok(_permit) = service.connections.clone().try_acquire_owned() else {
+        let _ = stream
+            .write_all(
+                &Reply::new(421, "4.7.0", "Too many connections, try again later").to_bytes(),
+            )
+            .await;
+        return;
+    };
+    let deadline = Instant::now() + Duration::from_secs(service.config.session_timeout_secs);
+    let mut conn = Conn::new(service.clone(), peer, shutdown, deadline);
+    let greeting = Reply::plain(
+        if conn.shutdown.is_shutting_down() {
+            421
+        } else {
+            220
+        },
+        format!(
+            "{} {} Yubin",
+            service.hostname,
+            if service.mode == Mode::Lmtp {
+                "LMTP"
+            } else {
+                "ESMTP"
+            }
+        ),
+    );
+    conn.push(greeting);
+    let stream = match conn.run(stream, false).await {
+        Next::StartTls(stream) => stream,
+        Next::Close => return,
+    };
+    let Some(acceptor) = service.tls.clone() else {
+        return;
+    };
+    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => {
+            conn.restart_after_tls();
+            let _ = conn.run(tls, true).await;
+        }
+        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+    }
+}
+
+/// How the command loop ended.
+enum Next<S> {
+    Close,
+    StartTls(S),
+}
+
+/// What the client said about itself.
+struct Greeting {
+    helo: String,
+    extended: bool,
+}
+
+/// An open mail transaction.
+struct Envelope {
+    mail_from: String,
+    size_hint: usize,
+    recipients: Vec<(String, Resolution)>,
+    /// Message bytes received so far with BDAT, and whether they overflowed the size limit.
+    chunks: Option<(Vec<u8>, bool)>,
+}
+
+/// Session state; each variant carries only what is valid in it.
+enum State {
+    Connected,
+    Greeted(Greeting),
+    Mail(Greeting, Envelope),
+}
+
+/// What a command asks the loop to do beyond writing its reply.
+enum Action {
+    Continue,
+    Data,
+    Bdat { size: usize, last: bool },
+    StartTls,
+    Quit,
+}
+
+/// How a wait for input ended.
+enum Input {
+    Data,
+    Closed,
+    TimedOut,
+    ShuttingDown,
+}
+
+struct Conn {
+    service: Arc<Service>,
+    peer: SocketAddr,
+    shutdown: Shutdown,
+    deadline: Instant,
+    state: State,
+    tls: bool,
+    rbuf: BytesMut,
+    wbuf: Vec<u8>,
+    framer: LineFramer,
+    commands: usize,
+    errors: usize,
+}
+
+impl Conn {
+    fn new(service: Arc<Service>, peer: SocketAddr, shutdown: Shutdown, deadline: Instant) -> Self {
+        let framer = LineFramer::new(service.config.max_line_length);
+        Self {
+            service,
+            peer,
+            shutdown,
+            deadline,
+            state: State::Connected,
+            tls: false,
+            rbuf: BytesMut::with_capacity(IDLE_BUFFER),
+            wbuf: Vec::with_capacity(512),
+            framer,
+            commands: 0,
+            errors: 0,
+        }
+    }
+
+    /// RFC 3207 §4.2: after TLS starts, forget everything learnt before it, including any bytes
+    /// the client pipelined after STARTTLS (they could have been injected in clear text).
+    fn restart_after_tls(&mut self) {
+        self.state = State::Connected;
+        self.tls = true;
+        self.rbuf.clear();
+        self.framer = LineFramer::new(self.service.config.max_line_length);
+    }
+
+    fn push(&mut self, reply: Reply) {
+        reply.write_to(&mut self.wbuf);
+    }
+
+    fn error(&mut self, reply: Reply) {
+        self.errors += 1;
+        self.push(reply);
+    }
+
+    async fn flush<S: AsyncWrite + Unpin>(&mut self, stream: &mut S) -> bool {
+        if self.wbuf.is_empty() {
+            return true;
+        }
+        let timeout = Duration::from_secs(self.service.config.command_timeout_secs);
+        let ok = matches!(
+            tokio::time::timeout(timeout, stream.write_all(&self.wbuf)).await,
+            Ok(Ok(()))
+        );
+        self.wbuf.clear();
+        ok
+    }
+
+    /// Reads more input; while `idle` (between commands) a shutdown ends the wait.
+    async fn fill<S: AsyncRead + Unpin>(
+        &mut self,
+        stream: &mut S,
+        timeout: Duration,
+        idle: bool,
+    ) -> Input {
+        if self.rbuf.capacity() - self.rbuf.len() < 1024 {
+            self.rbuf.reserve(8192);
+        }
+        let until = (Instant::now() + timeout).min(self.deadline);
+        tokio::select! {
+            read = tokio::time::timeout_at(until, stream.read_buf(&mut self.rbuf)) => match read {
+                Ok(Ok(0)) | Ok(Err(_)) => Input::Closed,
+                Ok(Ok(_)) => Input::Data,
+                Err(_) => Input::TimedOut,
+            },
+            () = self.shutdown.wait(), if idle => Input::ShuttingDown,
+        }
+    }
+
+    async fn run<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        mut stream: S,
+        tls: bool,
+    ) -> Next<S> {
+        self.tls = tls;
+        let command_timeout = Duration::from_secs(self.service.config.command_timeout_secs);
+        loop {
+            while let Some(line) = self.framer.next_line(&mut self.rbuf) {
+                let action = match line {
+                    Err(LineError::TooLong) => {
+                        self.error(Reply::new(500, "5.5.2", "Line too long"));
+                        Action::Continue
+                    }
+                    Ok(line) => {
+                        self.commands += 1;
+                        if self.commands > self.service.config.max_commands {
+                            self.push(Reply::new(
+                                421,
+                                "4.7.0",
+                                "Too many commands, closing connection",
+                            ));
+                            let _ = self.flush(&mut stream).await;
+                            return Next::Close;
+                        }
+                        match parse_command(&line) {
+                            Ok(request) => self.command(request).await,
+                            Err(reply) => {
+                                self.error(reply);
+                                Action::Continue
+                            }
+                        }
+                    }
+                };
+                if self.errors >= self.service.config.max_errors {
+                    self.push(Reply::new(
+                        421,
+                        "4.7.0",
+                        "Too many errors, closing connection",
+                    ));
+                    let _ = self.flush(&mut stream).await;
+                    return Next::Close;
+                }
+                match action {
+                    Action::Continue => {}
+                    Action::Quit => {
+                        let _ = self.flush(&mut stream).await;
+                        let _ = stream.shutdown().await;
+                        return Next::Close;
+                    }
+                    Action::StartTls => {
+                        if !self.flush(&mut stream).await {
+                            return Next::Close;
+                        }
+                        return Next::StartTls(stream);
+                    }
+                    Action::Data => {
+                        if !self.receive_data(&mut stream).await {
+                            return Next::Close;
+                        }
+                    }
+                    Action::Bdat { size, last } => {
+                        if !self.receive_chunk(&mut stream, size, last).await {
+                            return Next::Close;
+                        }
+                    }
+                }
+            }
+            if !self.flush(&mut stream).await {
+                return Next::Close;
+            }
+            if self.rbuf.is_empty() && self.rbuf.capacity() > 64 * 1024 {
+                self.rbuf = BytesMut::with_capacity(IDLE_BUFFER);
+            }
+            match self.fill(&mut stream, command_timeout, true).await {
+                Input::Data => {}
+                Input::Closed => return Next::Close,
+                Input::TimedOut => {
+                    self.push(Reply::new(421, "4.4.2", "Timeout, closing connection"));
+                    let _ = self.flush(&mut stream).await;
+                    return Next::Close;
+                }
+                Input::ShuttingDown => {
+                    self.push(Reply::new(
+                        421,
+                        "4.3.2",
+                        "Service shutting down, try again later",
+                    ));
+                    let _ = self.flush(&mut stream).await;
+                    return Next::Close;
+                }
+            }
+        }
+    }
+
+    fn greeted(&mut self, helo: String, extended: bool) {
+        self.state = State::Greeted(Greeting { helo, extended });
+    }
+
+    async fn command(&mut self, request: Request<String>) -> Action {
+        let lmtp = self.service.mode == Mode::Lmtp;
+        match request {
+            Request::Ehlo { host } | Request::Helo { host } if lmtp => {
+                let _ = host;
+                self.error(Reply::new(500, "5.5.1", "This is LMTP: use LHLO"));
+            }
+            Request::Lhlo { .. } if !lmtp => {
+                self.error(Reply::new(500, "5.5.1", "This is SMTP: use EHLO"));
+            }
+            Request::Ehlo { host } | Request::Lhlo { host } => {
+                let reply = self.ehlo_reply();
+                self.greeted(host, true);
+                self.push(reply);
+            }
+            Request::Helo { host } => {
+                self.greeted(host, false);
+                self.push(Reply::plain(250, self.service.hostname.clone()));
+            }
+            Request::Mail { from } => self.mail(from.address, from.size),
+            Request::Rcpt { to } => self.rcpt(to.address).await,
+            Request::Data => return self.data_command(),
+            Request::Bdat {
+                chunk_size,
+                is_last,
+            } => {
+                return Action::Bdat {
+                    size: chunk_size,
+                    last: is_last,
+                };
+            }
+            Request::Rset => {
+                if let State::Mail(greeting, _) =
+                    std::mem::replace(&mut self.state, State::Connected)
+                {
+                    self.state = State::Greeted(greeting);
+                } else if let State::Connected = self.state {
+                }
+                self.push(Reply::new(250, "2.0.0", "Ok"));
+            }
+            Request::Noop { .. } => self.push(Reply::new(250, "2.0.0", "Ok")),
+            Request::Vrfy { .. } => self.push(Reply::new(
+                252,
+                "2.5.0",
+                "Cannot VRFY user, but will accept message and attempt delivery",
+            )),
+            Request::Help { .. } => self.push(Reply::new(
+                214,
+                "2.0.0",
+                "See RFC 5321 (https://www.rfc-editor.org/rfc/rfc5321)",
+            )),
+            Request::Quit => {
+                self.push(Reply::new(221, "2.0.0", "Bye"));
+                return Action::Quit;
+            }
+            Request::StartTls => {
+                if self.tls {
+                    self.error(Reply::new(503, "5.5.1", "TLS already active"));
+                } else if self.service.tls.is_none() {
+                    self.error(Reply::new(454, "4.7.0", "TLS not available"));
+                } else {
+                    self.push(Reply::new(220, "2.0.0", "Ready to start TLS"));
+                    return Action::StartTls;
+                }
+            }
+            Request::Auth { .. } => {
+                self.error(Reply::new(
+                    503,
+                    "5.5.1",
+                    "Authentication is not offered on this port",
+                ));
+            }
+            Request::Expn { .. }
+            | Request::Etrn { .. }
+            | Request::Atrn { .. }
+            | Request::Burl { .. } => {
+                self.error(Reply::new(502, "5.5.1", "Command not implemented"));
+            }
+        }
+        Action::Continue
+    }
+
+    fn ehlo_reply(&self) -> Reply {
+        let mut lines = vec![
+            self.service.hostname.clone(),
+            "PIPELINING".to_string(),
+            format!("SIZE {}", self.service.config.max_message_size),
+            "8BITMIME".to_string(),
+            "SMTPUTF8".to_string(),
+            "ENHANCEDSTATUSCODES".to_string(),
+        ];
+        if !self.tls && self.service.tls.is_some() {
+            lines.push("STARTTLS".to_string());
+        }
+        lines.push("CHUNKING".to_string());
+        lines.push("DSN".to_string());
+        Reply::multi(250, lines)
+    }
+
+    fn mail(&mut self, address: String, size: usize) {
+        let greeting = match std::mem::replace(&mut self.state, State::Connected) {
+            State::Greeted(g) => g,
+            other => {
+                let nested = matches!(other, State::Mail(..));
+                self.state = other;
+                let text = if nested {
+                    "Nested MAIL command"
+                } else if self.service.mode == Mode::Lmtp {
+                    "Send LHLO first"
+                } else {
+                    "Send EHLO or HELO first"
+                };
+                self.error(Reply::new(503, "5.5.1", text));
+                return;
+            }
+        };
+        if size > self.service.config.max_message_size {
+            self.state = State::Greeted(greeting);
+            self.error(Reply::new(
+                552,
+                "5.3.4",
+                "Message size exceeds fixed maximum message size",
+            ));
+            return;
+        }
+        let mail_from = if address.is_empty() {
+            String::new()
+        } else {
+            match Address::parse(&address) {
+                Ok(a) => a.to_string(),
+                Err(e) => {
+                    self.state = State::Greeted(greeting);
+                    self.error(Reply::new(
+                        501,
+                        "5.1.7",
+                        format!("Bad sender address syntax: {e}"),
+                    ));
+                    return;
+                }
+            }
+        };
+        self.state = State::Mail(
+            greeting,
+            Envelope {
+                mail_from,
+                size_hint: size,
+                recipients: Vec::new(),
+                chunks: None,
+            },
+        );
+        self.push(Reply::new(250, "2.1.0", "Ok"));
+    }
+
+    async fn rcpt(&mut self, address: String) {
+        let max = self.service.config.max_recipients;
+        let State::Mail(_, envelope) = &self.state else {
+            self.error(Reply::new(503, "5.5.1", "Need MAIL before RCPT"));
+            return;
+        };
+        if envelope.recipients.len() >= max {
+            self.push(Reply::new(452, "4.5.3", "Too many recipients"));
+            return;
+        }
+        let size_hint = envelope.size_hint as u64;
+        let parsed = match Address::parse(&address) {
+            Ok(a) => a,
+            Err(e) => {
+                self.error(Reply::new(
+                    501,
+                    "5.1.3",
+                    format!("Bad recipient address syntax: {e}"),
+                ));
+                return;
+            }
+        };
+        let reply = match self.service.store.resolve(&parsed, size_hint) {
+            Ok(Resolved::Accept(resolution)) => {
+                if let State::Mail(_, envelope) = &mut self.state {
+                    envelope.recipients.push((parsed.to_string(), resolution));
+                }
+                Reply::new(250, "2.1.5", "Ok")
+            }
+            Ok(Resolved::NotLocal) => Reply::new(550, "5.7.1", "Relaying denied"),
+            Ok(Resolved::NoSuchUser) => Reply::new(
+                550,
+                "5.1.1",
+                format!("<{parsed}>: Recipient address rejected: User unknown"),
+            ),
+            Ok(Resolved::Disabled) => {
+                Reply::new(550, "5.2.1", format!("<{parsed}>: Mailbox disabled"))
+            }
+            Ok(Resolved::OverQuota) => {
+                Reply::new(452, "4.2.2", format!("<{parsed}>: Mailbox full"))
+            }
+            Err(e) => reply_for(&e),
+        };
+        self.push(reply);
+    }
+
+    fn data_command(&mut self) -> Action {
+        match &self.state {
+            State::Mail(_, env) if env.chunks.is_some() => {
+                self.error(Reply::new(503, "5.5.1", "DATA not allowed after BDAT"));
+                Action::Continue
+            }
+            State::Mail(_, env) if !env.recipients.is_empty() => {
+                self.push(Reply::new(354, "", "End data with <CR><LF>.<CR><LF>"));
+                Action::Data
+            }
+            State::Mail(..) => {
+                self.error(Reply::new(554, "5.5.1", "No valid recipients"));
+                Action::Continue
+            }
+            _ => {
+                self.error(Reply::new(503, "5.5.1", "Need MAIL and RCPT before DATA"));
+                Action::Continue
+            }
+        }
+    }
+
+    /// Receives a DATA block and delivers it. Returns false when the connection is gone.
+    async fn receive_data<S: AsyncRead + AsyncWrite + Unpin>(&mut self, stream: &mut S) -> bool {
+        if !self.flush(stream).await {
+            return false;
+        }
+        let data_timeout = Duration::from_secs(self.service.config.data_timeout_secs);
+        let mut decoder = DataDecoder::new(self.service.config.max_message_size);
+        let mut body = Vec::new();
+        let too_big = loop {
+            match decoder.decode(&mut self.rbuf, &mut body) {
+                DataProgress::Done { too_big } => break too_big,
+                DataProgress::NeedMore => match self.fill(stream, data_timeout, false).await {
+                    Input::Data => {}
+                    Input::TimedOut => {
+                        self.push(Reply::new(
+                            421,
+                            "4.4.2",
+                            "Timeout waiting for data, closing connection",
+                        ));
+                        let _ = self.flush(stream).await;
+                        return false;
+                    }
+                    Input::Closed | Input::ShuttingDown => return false,
+                },
+            }
+        };
+        self.finish_message(body, too_big).await;
+        true
+    }
+
+    /// Receives one BDAT chunk (RFC 3030). Returns false when the connection is gone.
+    async fn receive_chunk<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+        size: usize,
+        last: bool,
+    ) -> bool {
+        let data_timeout = Duration::from_secs(self.service.config.data_timeout_secs);
+        let max = self.service.config.max_message_size;
+        let accepting = matches!(&self.state, State::Mail(_, env) if !env.recipients.is_empty());
+        let mut remaining = size;
+        let mut chunk = Vec::new();
+        let mut overflow = false;
+        let already = match &self.state {
+            State::Mail(_, env) => env.chunks.as_ref().map_or(0, |c| c.0.len()),
+            _ => 0,
+        };
+        // The chunk's bytes are consumed even when the command is refused, to stay in sync.
+        while remaining > 0 {
+            if self.rbuf.is_empty() {
+                match self.fill(stream, data_timeout, false).await {
+                    Input::Data => {}
+                    Input::TimedOut => {
+                        self.push(Reply::new(
+                            421,
+                            "4.4.2",
+                            "Timeout waiting for data, closing connection",
+                        ));
+                        let _ = self.flush(stream).await;
+                        return false;
+                    }
+                    Input::Closed | Input::ShuttingDown => return false,
+                }
+            }
+            let take = remaining.min(self.rbuf.len());
+            let bytes = self.rbuf.split_to(take);
+            if accepting && already + chunk.len() + take <= max {
+                chunk.extend_from_slice(&bytes);
+            } else {
+                overflow = true;
+            }
+            remaining -= take;
+        }
+        if !accepting {
+            let reply = if matches!(self.state, State::Mail(..)) {
+                Reply::new(554, "5.5.1", "No valid recipients")
+            } else {
+                Reply::new(503, "5.5.1", "Need MAIL and RCPT before BDAT")
+            };
+            self.error(reply);
+            return true;
+        }
+        let State::Mail(_, env) = &mut self.state else {
+            return true;
+        };
+        let (buffer, too_big) = env.chunks.get_or_insert_with(|| (Vec::new(), false));
+        *too_big |= overflow;
+        if !*too_big {
+            buffer.extend_from_slice(&chunk);
+        }
+        if last {
+            let (body, too_big) = env.chunks.take().unwrap_or_default();
+            self.finish_message(body, too_big).await;
+        } else {
+            self.push(Reply::new(250, "2.0.0", format!("{size} octets received")));
+        }
+        true
+    }
+
+    /// Ends the transaction: rejects an oversized message or stores it, and replies (once for
+    /// SMTP, once per recipient for LMTP).
+    async fn finish_message(&mut self, body: Vec<u8>, too_big: bool) {
+        let State::Mail(greeting, envelope) = std::mem::replace(&mut self.state, State::Connected)
+        else {
+            return;
+        };
+        let count = envelope.recipients.len();
+        let lmtp = self.service.mode == Mode::Lmtp;
+        let replies = if too_big {
+            vec![
+                Reply::new(
+                    552,
+                    "5.3.4",
+                    "Message size exceeds fixed maximum message size"
+                );
+                if lmtp { count } else { 1 }
+            ]
+        } else {
+            self.deliver(&greeting, envelope, body).await
+        };
+        self.state = State::Greeted(greeting);
+        for reply in replies {
+            self.push(reply);
+        }
+    }
+
+    async fn deliver(&self, greeting: &Greeting, envelope: Envelope, body: Vec<u8>) -> Vec<Reply> {
+        let lmtp = self.service.mode == Mode::Lmtp;
+        let id = queue_id();
+        let protocol = match (lmtp, greeting.extended, self.tls) {
+            (true, _, false) => "LMTP",
+            (true, _, true) => "LMTPS",
+            (false, false, _) => "SMTP",
+            (false, true, false) => "ESMTP",
+            (false, true, true) => "ESMTPS",
+        };
+        let single = (envelope.recipients.len() == 1).then(|| envelope.recipients[0].0.as_str());
+        let message = with_trace_headers(
+            &TraceInfo {
+                helo: &greeting.helo,
+                peer: self.peer,
+                hostname: &self.service.hostname,
+                protocol,
+                id: &id,
+                single_recipient: single,
+                mail_from: &envelope.mail_from,
+            },
+            &body,
+        );
+        drop(body);
+        let addresses: Vec<String> = envelope.recipients.iter().map(|(a, _)| a.clone()).collect();
+        let delivery = Delivery {
+            message,
+            mail_from: envelope.mail_from,
+            recipients: envelope.recipients.into_iter().map(|(_, r)| r).collect(),
+        };
+        let outcome = match self.service.store.deliver(delivery).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                let reply = reply_for(&e);
+                tracing::warn!(id, error = %e, "delivery failed");
+                return vec![reply; if lmtp { addresses.len() } else { 1 }];
+            }
+        };
+        if lmtp {
+            return outcome
+                .results
+                .iter()
+                .zip(&addresses)
+                .map(|(result, address)| match result {
+                    Ok(()) => Reply::new(250, "2.0.0", format!("<{address}> delivered as {id}")),
+                    Err(e) => reply_for(e),
+                })
+                .collect();
+        }
+        let mut first_error = None;
+        for (result, address) in outcome.results.iter().zip(&addresses) {
+            if let Err(e) = result {
+                // Without an outbound queue yet there is no bounce; the failure is logged.
+                tracing::warn!(id, recipient = %address, error = %e, "recipient failed after DATA");
+                first_error.get_or_insert(e);
+            }
+        }
+        if outcome.results.iter().any(Result::is_ok) {
+            tracing::info!(id, recipients = addresses.len(), "delivered");
+            vec![Reply::new(250, "2.0.0", format!("Ok: queued as {id}"))]
+        } else {
+            vec![first_error.map_or_else(|| Reply::new(451, "4.3.0", "Delivery failed"), reply_for)]
+        }
+    }
+}

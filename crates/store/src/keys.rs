@@ -1,0 +1,213 @@
+//! The key layout: the only place that defines key families and how keys are encoded.
+//!
+//! Every key starts with a one-byte family tag; integers are big-endian so keys sort numerically.
+//! Values are JSON records (see `records.rs`) unless the table says "counter" (an `i64`, little
+//! endian, updated with `Op::Add`).
+//!
+//! | tag  | family            | key after the tag                         | value                       |
+//! |------|-------------------|-------------------------------------------|-----------------------------|
+//! | 0x00 | meta              | name (`format`)                           | format version (u32 BE)     |
+//! | 0x01 | domain            | domain name                               | `DomainRecord`              |
+//! | 0x02 | account           | normalized address                        | `AccountRecord`             |
+//! | 0x03 | alias             | normalized address, or `@domain`          | `AliasRecord`               |
+//! | 0x04 | sequence          | name (`account`, `queue`)                 | counter: last id handed out |
+//! | 0x05 | account by id     | account id                                | normalized address          |
+//! | 0x10 | mailbox           | account id, mailbox name                  | `MailboxRecord`             |
+//! | 0x20 | message           | account id, mailbox id, uid               | `MessageRecord`             |
+//! | 0x21 | modseq index      | account id, mailbox id, modseq            | uid (u32 BE)                |
+//! | 0x30 | blob references   | blob hash (32 bytes)                      | counter: references         |
+//! | 0x40 | account usage     | account id                                | counter: bytes stored       |
+//! | 0x41 | account messages  | account id                                | counter: messages stored    |
+//! | 0x42 | domain usage      | domain name                               | counter: bytes stored       |
+//! | 0x43 | domain accounts   | domain name                               | counter: accounts           |
+//! | 0x50 | outbound queue    | queue id                                  | `QueueRecord`               |
+
+use crate::backend::KeyRange;
+
+const META: u8 = 0x00;
+const DOMAIN: u8 = 0x01;
+const ACCOUNT: u8 = 0x02;
+const ALIAS: u8 = 0x03;
+const SEQUENCE: u8 = 0x04;
+const ACCOUNT_BY_ID: u8 = 0x05;
+const MAILBOX: u8 = 0x10;
+const MESSAGE: u8 = 0x20;
+const MODSEQ: u8 = 0x21;
+const BLOB_REFS: u8 = 0x30;
+const ACCOUNT_USAGE: u8 = 0x40;
+const ACCOUNT_MESSAGES: u8 = 0x41;
+const DOMAIN_USAGE: u8 = 0x42;
+const DOMAIN_ACCOUNTS: u8 = 0x43;
+const QUEUE: u8 = 0x50;
+
+fn key(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
+    k.push(tag);
+    for p in parts {
+        k.extend_from_slice(p);
+    }
+    k
+}
+
+/// The on-disk format version record.
+pub fn format_version() -> Vec<u8> {
+    key(META, &[b"format"])
+}
+
+/// A domain (tenant) record.
+pub fn domain(name: &str) -> Vec<u8> {
+    key(DOMAIN, &[name.as_bytes()])
+}
+
+/// All domain records.
+pub fn domains() -> KeyRange {
+    KeyRange::prefix(&[DOMAIN])
+}
+
+/// The domain name from a domain key.
+pub fn domain_name(key: &[u8]) -> Option<&str> {
+    std::str::from_utf8(key.get(1..)?).ok()
+}
+
+/// An account record, by normalized address.
+pub fn account(address: &str) -> Vec<u8> {
+    key(ACCOUNT, &[address.as_bytes()])
+}
+
+/// All account records (addresses sort by local part, so a domain filter is the caller's).
+pub fn accounts() -> KeyRange {
+    KeyRange::prefix(&[ACCOUNT])
+}
+
+/// The address in an account or alias key.
+pub fn address_of(key: &[u8]) -> Option<&str> {
+    std::str::from_utf8(key.get(1..)?).ok()
+}
+
+/// An alias record (`@domain` for the catch-all).
+pub fn alias(address: &str) -> Vec<u8> {
+    key(ALIAS, &[address.as_bytes()])
+}
+
+/// All alias records.
+pub fn aliases() -> KeyRange {
+    KeyRange::prefix(&[ALIAS])
+}
+
+/// A named id sequence.
+pub fn sequence(name: &str) -> Vec<u8> {
+    key(SEQUENCE, &[name.as_bytes()])
+}
+
+/// Reverse map from account id to address.
+pub fn account_by_id(id: u64) -> Vec<u8> {
+    key(ACCOUNT_BY_ID, &[&id.to_be_bytes()])
+}
+
+/// All account-by-id entries.
+pub fn accounts_by_id() -> KeyRange {
+    KeyRange::prefix(&[ACCOUNT_BY_ID])
+}
+
+/// A mailbox record.
+pub fn mailbox(account: u64, name: &str) -> Vec<u8> {
+    key(MAILBOX, &[&account.to_be_bytes(), name.as_bytes()])
+}
+
+/// All mailboxes of an account.
+pub fn mailboxes(account: u64) -> KeyRange {
+    KeyRange::prefix(&key(MAILBOX, &[&account.to_be_bytes()]))
+}
+
+/// A message row.
+pub fn message(account: u64, mailbox: u32, uid: u32) -> Vec<u8> {
+    key(
+        MESSAGE,
+        &[
+            &account.to_be_bytes(),
+            &mailbox.to_be_bytes(),
+            &uid.to_be_bytes(),
+        ],
+    )
+}
+
+/// All message rows of a mailbox, in UID order.
+pub fn messages(account: u64, mailbox: u32) -> KeyRange {
+    KeyRange::prefix(&key(
+        MESSAGE,
+        &[&account.to_be_bytes(), &mailbox.to_be_bytes()],
+    ))
+}
+
+/// All message rows of an account.
+pub fn account_messages(account: u64) -> KeyRange {
+    KeyRange::prefix(&key(MESSAGE, &[&account.to_be_bytes()]))
+}
+
+/// Every message row in the store.
+pub fn all_messages() -> KeyRange {
+    KeyRange::prefix(&[MESSAGE])
+}
+
+/// The (account, mailbox, uid) in a message key.
+pub fn message_parts(key: &[u8]) -> Option<(u64, u32, u32)> {
+    if key.len() != 17 || key[0] != MESSAGE {
+        return None;
+    }
+    let account = u64::from_be_bytes(key[1..9].try_into().ok()?);
+    let mailbox = u32::from_be_bytes(key[9..13].try_into().ok()?);
+    let uid = u32::from_be_bytes(key[13..17].try_into().ok()?);
+    Some((account, mailbox, uid))
+}
+
+/// A modseq index entry.
+pub fn modseq(account: u64, mailbox: u32, modseq: u64) -> Vec<u8> {
+    key(
+        MODSEQ,
+        &[
+            &account.to_be_bytes(),
+            &mailbox.to_be_bytes(),
+            &modseq.to_be_bytes(),
+        ],
+    )
+}
+
+/// All modseq entries of an account.
+pub fn account_modseqs(account: u64) -> KeyRange {
+    KeyRange::prefix(&key(MODSEQ, &[&account.to_be_bytes()]))
+}
+
+/// Reference counter of a blob.
+pub fn blob_refs(hash: &[u8; 32]) -> Vec<u8> {
+    key(BLOB_REFS, &[hash])
+}
+
+/// All blob reference counters.
+pub fn all_blob_refs() -> KeyRange {
+    KeyRange::prefix(&[BLOB_REFS])
+}
+
+/// Bytes stored by an account.
+pub fn account_usage(account: u64) -> Vec<u8> {
+    key(ACCOUNT_USAGE, &[&account.to_be_bytes()])
+}
+
+/// Messages stored by an account.
+pub fn account_messages_count(account: u64) -> Vec<u8> {
+    key(ACCOUNT_MESSAGES, &[&account.to_be_bytes()])
+}
+
+/// Bytes stored by all accounts of a domain.
+pub fn domain_usage(domain: &str) -> Vec<u8> {
+    key(DOMAIN_USAGE, &[domain.as_bytes()])
+}
+
+/// Number of accounts in a domain.
+pub fn domain_accounts(domain: &str) -> Vec<u8> {
+    key(DOMAIN_ACCOUNTS, &[domain.as_bytes()])
+}
+
+/// An outbound queue entry.
+pub fn queue(id: u64) -> Vec<u8> {
+    key(QUEUE, &[&id.to_be_bytes()])
+}

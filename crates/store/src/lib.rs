@@ -1,0 +1,34 @@
+//! Yubin's mail data model and its persistence.
+//!
+//! Layers, bottom up: the [`Backend`] contract (an ordered, transactional key-value store), the
+//! key layout in [`keys`], the group-commit writer, the [`BlobStore`] for message bodies, and
+//! [`MailStore`], the protocol-neutral mail operations every protocol calls. [`conformance`] is
+//! the battery every backend must pass.
+#![warn(missing_docs)]
+
+pub mod backend;
+pub mod blob;
+mod commit;
+pub mod conformance;
+pub mod embedded;
+mod error;
+pub mod keys;
+mod mail;
+pub mod records;
+
+pub use backend::Backend;
+pub use blob::BlobStore;
+pub use commit::Tx;
+pub use error::{Error, ErrorKind, Result};
+pub use mail::{
+    AccountInfo, Delivery, DeliveryOutcome, DomainInfo, FORMAT_VERSION, LocalTarget, MailStore,
+    MailboxInfo, MessageInfo, Resolution, Resolved,
+};
+
+/// Nanoseconds since the epoch, to name scratch directories uniquely.
+fn mail_now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}

@@ -1,0 +1,137 @@
+//! `check`: verifies that the store is consistent, for operators and the crash tests.
+
+use std::collections::HashMap;
+
+use super::mailbox::{blob_hash, scan_messages};
+use super::{MailStore, scan_all};
+use crate::backend::decode_counter;
+use crate::blob::hash_of;
+use crate::error::Result;
+use crate::keys;
+use crate::records::{AccountRecord, MailboxRecord, decode};
+
+impl MailStore {
+    /// Verifies every message row has its blob with matching content, that mailbox counts and
+    /// sizes, account usage and blob reference counts agree with the rows. Returns the problems
+    /// found (empty = consistent). Reads the whole store: an offline or maintenance operation.
+    pub async fn check(&self) -> Result<Vec<String>> {
+        let view = self.read()?;
+        let mut problems = Vec::new();
+        let messages = scan_messages(&*view)?;
+        let mut per_mailbox: HashMap<(u64, u32), (u64, u64, u32)> = HashMap::new();
+        let mut per_account: HashMap<u64, (u64, u64)> = HashMap::new();
+        let mut refs: HashMap<[u8; 32], i64> = HashMap::new();
+        let mut blobs_to_check = Vec::new();
+        for (key, record) in &messages {
+            let Some((account, mailbox, uid)) = keys::message_parts(key) else {
+                problems.push("malformed message key".into());
+                continue;
+            };
+            let entry = per_mailbox.entry((account, mailbox)).or_default();
+            entry.0 += 1;
+            entry.1 += record.size;
+            entry.2 = entry.2.max(uid);
+            let acc = per_account.entry(account).or_default();
+            acc.0 += record.size;
+            acc.1 += 1;
+            match blob_hash(record) {
+                Ok(hash) => {
+                    *refs.entry(hash).or_default() += 1;
+                    blobs_to_check.push((
+                        hash,
+                        record.size,
+                        format!("account {account} mailbox {mailbox} uid {uid}"),
+                    ));
+                }
+                Err(e) => problems.push(e.to_string()),
+            }
+        }
+        for (_, value) in scan_all(&*view, &crate::backend::KeyRange::prefix(&[0x50]))? {
+            if let Ok(q) = decode::<crate::records::QueueRecord>(&value)
+                && let Some(hash) = crate::blob::parse_hash(&q.blob)
+            {
+                *refs.entry(hash).or_default() += 1;
+            }
+        }
+        for (key, value) in scan_all(&*view, &keys::all_blob_refs())? {
+            let count = decode_counter(Some(&value));
+            let hash: Option<[u8; 32]> = key.get(1..).and_then(|h| h.try_into().ok());
+            match hash {
+                Some(hash) => {
+                    let expected = refs.remove(&hash).unwrap_or(0);
+                    if expected != count {
+                        problems.push(format!(
+                            "blob {} has reference count {count}, rows refer to it {expected} times",
+                            crate::blob::hash_hex(&hash)
+                        ));
+                    }
+                }
+                None => problems.push("malformed blob reference key".into()),
+            }
+        }
+        for (hash, count) in refs {
+            problems.push(format!(
+                "blob {} is referenced {count} times but has no reference count",
+                crate::blob::hash_hex(&hash)
+            ));
+        }
+        for (_, value) in scan_all(&*view, &keys::accounts())? {
+            let account: AccountRecord = decode(&value)?;
+            let (size, count) = per_account.remove(&account.id).unwrap_or_default();
+            let used = decode_counter(view.get(&keys::account_usage(account.id))?.as_deref());
+            let n = decode_counter(
+                view.get(&keys::account_messages_count(account.id))?
+                    .as_deref(),
+            );
+            if used != size as i64 || n != count as i64 {
+                problems.push(format!(
+                    "account {}: usage counters say {used} bytes/{n} messages, rows say {size}/{count}",
+                    account.id
+                ));
+            }
+            let mailbox_prefix = keys::mailboxes(account.id).start.len();
+            for (k, v) in scan_all(&*view, &keys::mailboxes(account.id))? {
+                let mbox: MailboxRecord = decode(&v)?;
+                let name = String::from_utf8_lossy(&k[mailbox_prefix..]).into_owned();
+                let (count, size, max_uid) = per_mailbox
+                    .remove(&(account.id, mbox.id))
+                    .unwrap_or_default();
+                if mbox.messages != count || mbox.size != size {
+                    problems.push(format!(
+                        "account {} mailbox {name}: record says {} messages/{} bytes, rows say {count}/{size}",
+                        account.id, mbox.messages, mbox.size
+                    ));
+                }
+                if max_uid >= mbox.uidnext {
+                    problems.push(format!(
+                        "account {} mailbox {name}: UID {max_uid} is not below UIDNEXT {}",
+                        account.id, mbox.uidnext
+                    ));
+                }
+            }
+        }
+        for ((account, mailbox), (count, _, _)) in per_mailbox {
+            problems.push(format!(
+                "{count} message rows in unknown mailbox {mailbox} of account {account}"
+            ));
+        }
+        drop(view);
+        let blob_problems = self
+            .blocking(move |blobs| {
+                let mut out = Vec::new();
+                for (hash, size, place) in blobs_to_check {
+                    match blobs.get(&hash) {
+                        Ok(data) if data.len() as u64 == size && hash_of(&data) == hash => {}
+                        Ok(_) => out.push(format!(
+                            "{place}: blob content does not match its hash or size"
+                        )),
+                        Err(e) => out.push(format!("{place}: {e}")),
+                    }
+                }
+                Ok(out)
+            })
+            .await?;
+        problems.extend(blob_problems);
+        Ok(problems)
+    }
+}

@@ -1,0 +1,190 @@
+//! Mailboxes and the messages in them.
+
+use super::{MailStore, get_record, scan_all};
+use crate::blob::{BlobHash, parse_hash};
+use crate::error::{Error, ErrorKind, Result};
+use crate::keys;
+use crate::records::{AccountRecord, MailboxRecord, MessageRecord, decode};
+
+/// Mailboxes every account has, with their RFC 6154 special-use attribute.
+pub const DEFAULT_MAILBOXES: [(&str, Option<&str>); 6] = [
+    ("INBOX", None),
+    ("Sent", Some("\\Sent")),
+    ("Drafts", Some("\\Drafts")),
+    ("Trash", Some("\\Trash")),
+    ("Junk", Some("\\Junk")),
+    ("Archive", Some("\\Archive")),
+];
+
+/// Rows removed per commit when purging, so no transaction grows unbounded.
+const PURGE_BATCH: usize = 1000;
+
+/// A mailbox as listed.
+#[derive(Debug, Clone)]
+pub struct MailboxInfo {
+    /// Mailbox name (`INBOX`, `Sent`, ...).
+    pub name: String,
+    /// Stored state.
+    pub record: MailboxRecord,
+}
+
+/// A message as listed.
+#[derive(Debug, Clone)]
+pub struct MessageInfo {
+    /// IMAP UID.
+    pub uid: u32,
+    /// Stored metadata.
+    pub record: MessageRecord,
+}
+
+impl MailStore {
+    fn account_id(&self, address: &str) -> Result<u64> {
+        let (address, _) = super::tenancy::normalize_address(address)?;
+        let view = self.read()?;
+        let record: AccountRecord =
+            get_record(&*view, &keys::account(&address))?.ok_or_else(|| {
+                Error::new(ErrorKind::NotFound, format!("no such account: {address}"))
+            })?;
+        Ok(record.id)
+    }
+
+    /// The account's mailboxes, INBOX first, then by name.
+    pub fn list_mailboxes(&self, account: &str) -> Result<Vec<MailboxInfo>> {
+        let id = self.account_id(account)?;
+        let view = self.read()?;
+        let prefix_len = keys::mailboxes(id).start.len();
+        let mut out = scan_all(&*view, &keys::mailboxes(id))?
+            .into_iter()
+            .map(|(k, v)| {
+                let name = String::from_utf8_lossy(&k[prefix_len..]).into_owned();
+                Ok(MailboxInfo {
+                    name,
+                    record: decode(&v)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.sort_by(|a, b| (a.name != "INBOX", &a.name).cmp(&(b.name != "INBOX", &b.name)));
+        Ok(out)
+    }
+
+    fn mailbox_id(&self, account: u64, name: &str) -> Result<u32> {
+        let view = self.read()?;
+        let lookup = if name.eq_ignore_ascii_case("INBOX") {
+            "INBOX"
+        } else {
+            name
+        };
+        let record: MailboxRecord = get_record(&*view, &keys::mailbox(account, lookup))?
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no such mailbox: {name}")))?;
+        Ok(record.id)
+    }
+
+    /// Messages of a mailbox in UID order.
+    pub fn list_messages(&self, account: &str, mailbox: &str) -> Result<Vec<MessageInfo>> {
+        let id = self.account_id(account)?;
+        let mbox = self.mailbox_id(id, mailbox)?;
+        let view = self.read()?;
+        scan_all(&*view, &keys::messages(id, mbox))?
+            .into_iter()
+            .map(|(k, v)| {
+                let (_, _, uid) = keys::message_parts(&k)
+                    .ok_or_else(|| Error::new(ErrorKind::Internal, "malformed message key"))?;
+                Ok(MessageInfo {
+                    uid,
+                    record: decode(&v)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The stored bytes of one message.
+    pub async fn read_message(&self, account: &str, mailbox: &str, uid: u32) -> Result<Vec<u8>> {
+        let id = self.account_id(account)?;
+        let mbox = self.mailbox_id(id, mailbox)?;
+        let record: MessageRecord = get_record(&*self.read()?, &keys::message(id, mbox, uid))?
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no message with UID {uid}")))?;
+        let hash = blob_hash(&record)?;
+        self.blocking(move |blobs| blobs.get(&hash)).await
+    }
+
+    /// Deletes every row of a removed account in bounded batches, then the blobs nothing refers
+    /// to any more.
+    pub(crate) async fn purge_account_rows(&self, account: u64, domain: &str) -> Result<()> {
+        loop {
+            let page = self
+                .read()?
+                .scan(&keys::account_messages(account), PURGE_BATCH)?;
+            if page.entries.is_empty() {
+                break;
+            }
+            let mut freed: u64 = 0;
+            let mut unreferenced: Vec<BlobHash> = Vec::new();
+            let rows = page.entries;
+            let domain_key = keys::domain_usage(domain);
+            let orphans = self
+                .write(move |tx| {
+                    let mut refs: Vec<(BlobHash, i64)> = Vec::new();
+                    for (k, v) in &rows {
+                        let record: MessageRecord = decode(v)?;
+                        let hash = blob_hash(&record)?;
+                        tx.add(keys::blob_refs(&hash), -1);
+                        refs.push((hash, 0));
+                        freed += record.size;
+                        tx.clear(k.clone());
+                    }
+                    tx.add(domain_key, -(freed as i64));
+                    for (hash, _) in refs {
+                        if tx.counter(&keys::blob_refs(&hash))? <= 0 {
+                            tx.clear(keys::blob_refs(&hash));
+                            unreferenced.push(hash);
+                        }
+                    }
+                    Ok(unreferenced)
+                })
+                .await?;
+            // Re-check after the commit: a delivery of identical bytes may have referenced the
+            // blob again in between.
+            let view_refs: Vec<BlobHash> = {
+                let view = self.read()?;
+                orphans
+                    .into_iter()
+                    .filter(|h| matches!(view.get(&keys::blob_refs(h)), Ok(None)))
+                    .collect()
+            };
+            self.blocking(move |blobs| {
+                for hash in view_refs {
+                    blobs.remove(&hash)?;
+                }
+                Ok(())
+            })
+            .await?;
+        }
+        self.write(move |tx| {
+            tx.clear_range(keys::mailboxes(account));
+            tx.clear_range(keys::account_modseqs(account));
+            tx.clear(keys::account_usage(account));
+            tx.clear(keys::account_messages_count(account));
+            Ok(())
+        })
+        .await
+    }
+}
+
+pub(crate) fn blob_hash(record: &MessageRecord) -> Result<BlobHash> {
+    parse_hash(&record.blob).ok_or_else(|| {
+        Error::new(
+            ErrorKind::Internal,
+            format!("malformed blob hash {}", record.blob),
+        )
+    })
+}
+
+/// Whether any message still refers to a blob: used before deleting a blob file.
+pub(crate) fn scan_messages(
+    view: &dyn crate::backend::ReadView,
+) -> Result<Vec<(Vec<u8>, MessageRecord)>> {
+    scan_all(view, &keys::all_messages())?
+        .into_iter()
+        .map(|(k, v)| Ok((k, decode(&v)?)))
+        .collect()
+}

@@ -1,0 +1,237 @@
+//! Configuration: one TOML file whose every key has a default, so no file is needed.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use yubin_server::net::tls::TlsConfig;
+use yubin_server::smtp::SmtpConfig;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `[server]`: identity, data directory, shutdown.
+    pub server: ServerConfig,
+    /// `[smtp]`: the inbound MX service.
+    pub smtp: SmtpConfig,
+    /// `[lmtp]`: local delivery from a trusted MTA.
+    pub lmtp: SmtpConfig,
+    /// `[tls]`: certificate for STARTTLS.
+    pub tls: TlsConfig,
+}
+
+/// `[server]` settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Name in greetings and Received headers.
+    pub hostname: String,
+    /// Where the store, blobs and generated certificate live.
+    pub data_dir: PathBuf,
+    /// Seconds in-flight sessions get to finish after SIGTERM.
+    pub shutdown_grace_secs: u64,
+    /// Log filter (tracing syntax), overridden by RUST_LOG.
+    pub log: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            hostname: system_hostname(),
+            data_dir: PathBuf::from("./yubin-data"),
+            shutdown_grace_secs: 10,
+            log: "info".into(),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let root = is_root();
+        Self {
+            server: ServerConfig::default(),
+            smtp: SmtpConfig::with_listen(vec![
+                if root { "0.0.0.0:25" } else { "0.0.0.0:2525" }.into(),
+            ]),
+            lmtp: SmtpConfig::with_listen(vec![
+                if root {
+                    "127.0.0.1:24"
+                } else {
+                    "127.0.0.1:2424"
+                }
+                .into(),
+            ]),
+            tls: TlsConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads a config file; a missing key takes its default, an unknown key is an error.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Parses and validates config text.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.server.hostname.trim().is_empty() {
+            return Err("server.hostname must not be empty".into());
+        }
+        for (name, smtp) in [("smtp", &self.smtp), ("lmtp", &self.lmtp)] {
+            if smtp.max_line_length < 512 {
+                return Err(format!(
+                    "{name}.max_line_length must be at least 512 (RFC 5321 §4.5.3.1.4)"
+                ));
+            }
+            if smtp.max_recipients == 0 || smtp.max_commands == 0 || smtp.max_connections == 0 {
+                return Err(format!("{name}: limits must be at least 1"));
+            }
+            for addr in &smtp.listen {
+                addr.parse::<std::net::SocketAddr>()
+                    .map_err(|_| format!("{name}.listen: '{addr}' is not an address:port"))?;
+            }
+        }
+        if self.tls.cert.is_empty() != self.tls.key.is_empty() {
+            return Err("tls.cert and tls.key must be set together".into());
+        }
+        Ok(())
+    }
+
+    /// The full default configuration with a comment for every key.
+    pub fn default_toml() -> String {
+        let d = Config::default();
+        let list = |v: &[String]| {
+            format!(
+                "[{}]",
+                v.iter()
+                    .map(|a| format!("\"{a}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let smtp = |name: &str, c: &SmtpConfig, about: &str| {
+            format!(
+                "[{name}]\n\
+                 # {about}\n\
+                 # Addresses to listen on (\"IP:port\"; port 0 picks a free port; [] disables).\n\
+                 listen = {}\n\
+                 # Largest message accepted, in bytes; advertised with SIZE, 552 5.3.4 past it.\n\
+                 max_message_size = {}\n\
+                 # Most recipients per message; 452 4.5.3 past it.\n\
+                 max_recipients = {}\n\
+                 # Most commands per connection; then 421 4.7.0 and the connection closes.\n\
+                 max_commands = {}\n\
+                 # Most protocol errors per connection before it is closed with 421.\n\
+                 max_errors = {}\n\
+                 # Longest command line in bytes (at least 512); 500 5.5.2 past it.\n\
+                 max_line_length = {}\n\
+                 # Most simultaneous connections; more get 421 4.7.0.\n\
+                 max_connections = {}\n\
+                 # Seconds to wait for a command (RFC 5321 asks for at least 300).\n\
+                 command_timeout_secs = {}\n\
+                 # Seconds to wait for each block of message data (RFC 5321 asks for at least 180).\n\
+                 data_timeout_secs = {}\n\
+                 # Longest a connection may last, in seconds.\n\
+                 session_timeout_secs = {}\n",
+                list(&c.listen),
+                c.max_message_size,
+                c.max_recipients,
+                c.max_commands,
+                c.max_errors,
+                c.max_line_length,
+                c.max_connections,
+                c.command_timeout_secs,
+                c.data_timeout_secs,
+                c.session_timeout_secs,
+            )
+        };
+        format!(
+            "# Yubin configuration. Every key is optional; shown here with its default.\n\n\
+             [server]\n\
+             # Name in the SMTP greeting and Received headers (default: this machine's host name).\n\
+             hostname = \"{}\"\n\
+             # Directory for the metadata store, message blobs and the generated certificate.\n\
+             data_dir = \"{}\"\n\
+             # Seconds that in-flight sessions get to finish after SIGTERM/SIGINT.\n\
+             shutdown_grace_secs = {}\n\
+             # Log filter (tracing syntax, e.g. \"info\" or \"yubin_server=debug\"); RUST_LOG overrides it.\n\
+             log = \"{}\"\n\n\
+             {}\n{}\n\
+             [tls]\n\
+             # PEM certificate chain and private key for STARTTLS. Empty: a self-signed certificate\n\
+             # is generated under DATA_DIR/tls/ on first start.\n\
+             cert = \"\"\n\
+             key = \"\"\n",
+            d.server.hostname,
+            d.server.data_dir.display(),
+            d.server.shutdown_grace_secs,
+            d.server.log,
+            smtp(
+                "smtp",
+                &d.smtp,
+                "Inbound SMTP for MX (port 25 as root, 2525 otherwise). Never relays."
+            ),
+            smtp(
+                "lmtp",
+                &d.lmtp,
+                "LMTP (RFC 2033) for a trusted MTA in front (port 24 as root, 2424 otherwise)."
+            ),
+        )
+    }
+}
+
+fn system_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_toml_parses_to_the_defaults() {
+        let parsed = Config::parse(&Config::default_toml()).expect("default config parses");
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn every_key_in_the_default_has_a_comment() {
+        let text = Config::default_toml();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if line.contains(" = ") && !line.starts_with('#') {
+                assert!(
+                    lines[i - 1].starts_with('#'),
+                    "key without a comment: {line}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        assert!(Config::parse("[smtp]\nlisten_on = []\n").is_err());
+        assert!(Config::parse("[smtp]\nlisten = [\"nowhere\"]\n").is_err());
+        assert!(Config::parse("[smtp]\nmax_line_length = 10\n").is_err());
+        assert!(Config::parse("[tls]\ncert = \"/x.pem\"\n").is_err());
+    }
+}

@@ -1,0 +1,91 @@
+//! `yubin serve`: open the store, start every listener, run until SIGTERM/SIGINT.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tracing_subscriber::EnvFilter;
+use yubin_server::net::{self, tls};
+use yubin_server::smtp::{Mode, Service, SmtpConfig};
+use yubin_store::MailStore;
+
+use crate::admin;
+use crate::config::Config;
+
+/// Runs the server until a termination signal; returns once shut down.
+pub async fn run(config: Config) -> Result<(), String> {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.server.log));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let data = config.server.data_dir.clone();
+    let store = MailStore::open(&data).await.map_err(|e| e.to_string())?;
+    let tls = tls::acceptor(&config.tls, &data, &config.server.hostname)?;
+    let (trigger, shutdown) = net::shutdown_pair();
+
+    let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+
+    for (name, mode, smtp) in [
+        ("smtp", Mode::Mx, &config.smtp),
+        ("lmtp", Mode::Lmtp, &config.lmtp),
+    ] {
+        start_listeners(name, mode, smtp, &config, &store, &tls, &shutdown).await?;
+    }
+    admin::socket::listen(&data, store.clone(), shutdown.clone())?;
+    say("yubin: ready");
+
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
+    }
+    tracing::info!("shutting down");
+    let left = trigger
+        .shutdown(Duration::from_secs(config.server.shutdown_grace_secs))
+        .await;
+    if left > 0 {
+        tracing::warn!(
+            sessions = left,
+            "grace period over; closing the remaining sessions"
+        );
+    }
+    let _ = std::fs::remove_file(admin::socket::path(&data));
+    Ok(())
+}
+
+async fn start_listeners(
+    name: &str,
+    mode: Mode,
+    smtp: &SmtpConfig,
+    config: &Config,
+    store: &MailStore,
+    tls: &tokio_rustls::TlsAcceptor,
+    shutdown: &net::Shutdown,
+) -> Result<(), String> {
+    let service = Service::new(
+        mode,
+        smtp.clone(),
+        config.server.hostname.clone(),
+        store.clone(),
+        Some(tls.clone()),
+    );
+    for listener in net::bind_all(&smtp.listen).await? {
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        say(&format!("yubin: listening {name} {addr}"));
+        let service: Arc<Service> = service.clone();
+        net::spawn_accept_loop(listener, shutdown.clone(), move |stream, peer, shutdown| {
+            service.clone().handle(stream, peer, shutdown)
+        });
+    }
+    Ok(())
+}
+
+/// Status lines for operators and test harnesses go to stdout, flushed at once.
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
