@@ -474,6 +474,10 @@ impl Conn {
             return;
         }
         let size_hint = envelope.size_hint as u64;
+        if address.is_empty() {
+            // RFC 5321 §4.5.1: "Postmaster" without a domain must be accepted.
+            return self.rcpt_postmaster(size_hint);
+        }
         let parsed = match Address::parse(&address) {
             Ok(a) => a,
             Err(e) => {
@@ -507,6 +511,30 @@ impl Conn {
             Err(e) => reply_for(&e),
         };
         self.push(reply);
+    }
+
+    /// Delivers bare `<Postmaster>` to the postmaster of the first hosted domain that has one.
+    fn rcpt_postmaster(&mut self, size_hint: u64) {
+        let domains = self.service.store.list_domains().unwrap_or_default();
+        for domain in domains {
+            let Ok(address) = Address::parse(&format!("postmaster@{domain}")) else {
+                continue;
+            };
+            if let Ok(Resolved::Accept(resolution)) =
+                self.service.store.resolve(&address, size_hint)
+            {
+                if let State::Mail(_, envelope) = &mut self.state {
+                    envelope.recipients.push((address.to_string(), resolution));
+                }
+                self.push(Reply::new(250, "2.1.5", "Ok"));
+                return;
+            }
+        }
+        self.push(Reply::new(
+            550,
+            "5.1.1",
+            "<Postmaster>: no postmaster address is configured",
+        ));
     }
 
     fn data_command(&mut self) -> Action {

@@ -342,10 +342,10 @@ fn has_room(
 fn candidates(address: &str) -> Vec<String> {
     let mut out = vec![address.to_string()];
     if let Some((local, domain)) = address.rsplit_once('@') {
-        if let Some((base, _tag)) = local.split_once('+') {
-            if !base.is_empty() {
-                out.push(format!("{base}@{domain}"));
-            }
+        if let Some((base, _tag)) = local.split_once('+')
+            && !base.is_empty()
+        {
+            out.push(format!("{base}@{domain}"));
         }
         out.push(format!("@{domain}"));
     }

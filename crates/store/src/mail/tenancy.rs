@@ -171,7 +171,8 @@ impl MailStore {
                 .collect();
             (accounts, aliases)
         };
-        if !force && !(accounts.is_empty() && aliases.is_empty()) {
+        let empty = accounts.is_empty() && aliases.is_empty();
+        if !force && !empty {
             return Err(Error::new(
                 ErrorKind::Conflict,
                 format!(
@@ -362,7 +363,7 @@ impl MailStore {
             Ok(())
         })
         .await?;
-        self.purge_account_rows(id, &split_domain(&info.address).0.to_string())
+        self.purge_account_rows(id, split_domain(&info.address).0)
             .await
     }
 
