@@ -78,6 +78,11 @@ impl Address {
         if s.is_empty() {
             return Err(AddressError::Empty);
         }
+        // U+FFFD is what a lossy decoder makes of bytes that were not UTF-8 (RFC 6531 requires
+        // UTF-8); no real mailbox contains it.
+        if s.contains(char::REPLACEMENT_CHARACTER) {
+            return Err(AddressError::InvalidLocalChar(char::REPLACEMENT_CHARACTER));
+        }
         let (local, domain) = split_at_sign(s)?;
         if local.is_empty() {
             return Err(AddressError::EmptyLocal);

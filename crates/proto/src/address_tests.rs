@@ -146,3 +146,9 @@ fn error_messages_are_readable() {
         "character '\\u{7}' not allowed in local part (quote it)"
     );
 }
+
+#[test]
+fn bytes_that_were_not_utf8_are_refused() {
+    assert!(Address::parse("\u{FFFD}\u{FFFD}@remote.test").is_err());
+    assert!(Address::parse("user@re\u{FFFD}mote.test").is_err());
+}

@@ -15,34 +15,49 @@ use tokio::sync::watch;
 #[derive(Clone)]
 pub struct Shutdown {
     signal: watch::Receiver<bool>,
+    forced: watch::Receiver<bool>,
     active: Arc<AtomicUsize>,
 }
 
 /// The controlling side of [`Shutdown`].
 pub struct ShutdownTrigger {
     signal: watch::Sender<bool>,
+    forced: watch::Sender<bool>,
     active: Arc<AtomicUsize>,
 }
 
 /// Creates a shutdown pair.
 pub fn shutdown_pair() -> (ShutdownTrigger, Shutdown) {
     let (tx, rx) = watch::channel(false);
+    let (force_tx, force_rx) = watch::channel(false);
     let active = Arc::new(AtomicUsize::new(0));
     (
         ShutdownTrigger {
             signal: tx,
+            forced: force_tx,
             active: active.clone(),
         },
-        Shutdown { signal: rx, active },
+        Shutdown {
+            signal: rx,
+            forced: force_rx,
+            active,
+        },
     )
 }
 
 impl ShutdownTrigger {
-    /// Asks every listener and session to stop, then waits up to `grace` for sessions to end.
-    /// Returns the number of sessions still running when the grace period ran out.
+    /// Asks every listener and idle session to stop, waits up to `grace` for transactions in
+    /// progress to end, then tells the rest to give up (they send their protocol's goodbye) and
+    /// waits briefly for that. Returns the number of sessions still running at the end.
     pub async fn shutdown(&self, grace: Duration) -> usize {
         let _ = self.signal.send(true);
-        let deadline = tokio::time::Instant::now() + grace;
+        self.wait_idle(grace).await;
+        let _ = self.forced.send(true);
+        self.wait_idle(Duration::from_secs(2)).await
+    }
+
+    async fn wait_idle(&self, limit: Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + limit;
         while self.active.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -60,6 +75,15 @@ impl Shutdown {
     pub async fn wait(&mut self) {
         while !*self.signal.borrow() {
             if self.signal.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Completes when the grace period is over and work in progress must be abandoned.
+    pub async fn wait_forced(&mut self) {
+        while !*self.forced.borrow() {
+            if self.forced.changed().await.is_err() {
                 return;
             }
         }

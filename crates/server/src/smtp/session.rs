@@ -190,7 +190,8 @@ impl Conn {
         ok
     }
 
-    /// Reads more input; while `idle` (between commands) a shutdown ends the wait.
+    /// Reads more input. Between commands (`idle`) a shutdown ends the wait; inside a
+    /// transaction only the end of the grace period does.
     async fn fill<S: AsyncRead + Unpin>(
         &mut self,
         stream: &mut S,
@@ -201,13 +202,21 @@ impl Conn {
             self.rbuf.reserve(8192);
         }
         let until = (Instant::now() + timeout).min(self.deadline);
+        let mut shutdown = self.shutdown.clone();
+        let stop = async move {
+            if idle {
+                shutdown.wait().await;
+            } else {
+                shutdown.wait_forced().await;
+            }
+        };
         tokio::select! {
             read = tokio::time::timeout_at(until, stream.read_buf(&mut self.rbuf)) => match read {
                 Ok(Ok(0)) | Ok(Err(_)) => Input::Closed,
                 Ok(Ok(_)) => Input::Data,
                 Err(_) => Input::TimedOut,
             },
-            () = self.shutdown.wait(), if idle => Input::ShuttingDown,
+            () = stop => Input::ShuttingDown,
         }
     }
 
@@ -558,6 +567,18 @@ impl Conn {
         }
     }
 
+    /// The grace period ended mid-transaction: nothing was acknowledged, so the client keeps the
+    /// message and retries elsewhere or later.
+    async fn abandon<S: AsyncWrite + Unpin>(&mut self, stream: &mut S) -> bool {
+        self.push(Reply::new(
+            421,
+            "4.3.2",
+            "Service shutting down, transaction aborted",
+        ));
+        let _ = self.flush(stream).await;
+        false
+    }
+
     /// Receives a DATA block and delivers it. Returns false when the connection is gone.
     async fn receive_data<S: AsyncRead + AsyncWrite + Unpin>(&mut self, stream: &mut S) -> bool {
         if !self.flush(stream).await {
@@ -580,7 +601,8 @@ impl Conn {
                         let _ = self.flush(stream).await;
                         return false;
                     }
-                    Input::Closed | Input::ShuttingDown => return false,
+                    Input::ShuttingDown => return self.abandon(stream).await,
+                    Input::Closed => return false,
                 },
             }
         };
@@ -619,7 +641,8 @@ impl Conn {
                         let _ = self.flush(stream).await;
                         return false;
                     }
-                    Input::Closed | Input::ShuttingDown => return false,
+                    Input::ShuttingDown => return self.abandon(stream).await,
+                    Input::Closed => return false,
                 }
             }
             let take = remaining.min(self.rbuf.len());
