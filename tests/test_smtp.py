@@ -112,7 +112,8 @@ def test_dot_unstuffing_on_the_wire(example):
     r = raw_ehlo(example)
     assert r.cmd(f"MAIL FROM:<{SENDER}>")[0] == 250
     assert r.cmd(f"RCPT TO:<{ALICE}>")[0] == 250
-    assert r.cmd("DATA")[0] == 354
+    # RFC 5321 4.2: code, one space, text (no empty enhanced-status field)
+    assert r.cmd("DATA") == (354, "End data with <CR><LF>.<CR><LF>")
     head = b"Subject: dots\r\n\r\n"
     r.send(head + b"..leading dot\r\n...two\r\n.\r\n")
     assert_reply(r.reply(), 250, "2.0.0")

@@ -166,9 +166,10 @@ impl Config {
              log = \"{}\"\n\n\
              {}\n{}\n\
              [tls]\n\
-             # PEM certificate chain and private key for STARTTLS. Empty: a self-signed certificate\n\
-             # is generated under DATA_DIR/tls/ on first start.\n\
+             # PEM certificate chain for STARTTLS. Empty: a self-signed certificate is generated\n\
+             # under DATA_DIR/tls/ on first start.\n\
              cert = \"\"\n\
+             # PEM private key of `cert` (set both or neither).\n\
              key = \"\"\n",
             d.server.hostname,
             d.server.data_dir.display(),

@@ -553,7 +553,7 @@ impl Conn {
                 Action::Continue
             }
             State::Mail(_, env) if !env.recipients.is_empty() => {
-                self.push(Reply::new(354, "", "End data with <CR><LF>.<CR><LF>"));
+                self.push(Reply::plain(354, "End data with <CR><LF>.<CR><LF>"));
                 Action::Data
             }
             State::Mail(..) => {

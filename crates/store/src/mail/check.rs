@@ -22,6 +22,43 @@ impl MailStore {
         let mut per_account: HashMap<u64, (u64, u64)> = HashMap::new();
         let mut refs: HashMap<[u8; 32], i64> = HashMap::new();
         let mut blobs_to_check = Vec::new();
+        // Problems name accounts and mailboxes as operators know them, not by internal ids.
+        let mut addresses: HashMap<u64, String> = HashMap::new();
+        let mut mailbox_names: HashMap<(u64, u32), String> = HashMap::new();
+        for (_, value) in scan_all(&*view, &keys::accounts())? {
+            let account: AccountRecord = decode(&value)?;
+            let prefix = keys::mailboxes(account.id).start.len();
+            for (k, v) in scan_all(&*view, &keys::mailboxes(account.id))? {
+                let mbox: MailboxRecord = decode(&v)?;
+                mailbox_names.insert(
+                    (account.id, mbox.id),
+                    String::from_utf8_lossy(&k[prefix..]).into_owned(),
+                );
+            }
+        }
+        for (key, value) in scan_all(&*view, &keys::accounts_by_id())? {
+            if let (Some(id), Ok(address)) = (
+                key.get(1..9)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes),
+                String::from_utf8(value),
+            ) {
+                addresses.insert(id, address);
+            }
+        }
+        let account_name = |id: u64| {
+            addresses
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| format!("account #{id}"))
+        };
+        let place = |account: u64, mailbox: u32| {
+            let mailbox = mailbox_names
+                .get(&(account, mailbox))
+                .cloned()
+                .unwrap_or_else(|| format!("mailbox #{mailbox}"));
+            format!("{} {mailbox}", account_name(account))
+        };
         for (key, record) in &messages {
             let Some((account, mailbox, uid)) = keys::message_parts(key) else {
                 problems.push("malformed message key".into());
@@ -40,7 +77,7 @@ impl MailStore {
                     blobs_to_check.push((
                         hash,
                         record.size,
-                        format!("account {account} mailbox {mailbox} uid {uid}"),
+                        format!("{} UID {uid}", place(account, mailbox)),
                     ));
                 }
                 Err(e) => problems.push(e.to_string()),
@@ -85,8 +122,8 @@ impl MailStore {
             );
             if used != size as i64 || n != count as i64 {
                 problems.push(format!(
-                    "account {}: usage counters say {used} bytes/{n} messages, rows say {size}/{count}",
-                    account.id
+                    "{}: usage counters say {used} bytes/{n} messages, rows say {size}/{count}",
+                    account_name(account.id)
                 ));
             }
             let mailbox_prefix = keys::mailboxes(account.id).start.len();
@@ -98,14 +135,17 @@ impl MailStore {
                     .unwrap_or_default();
                 if mbox.messages != count || mbox.size != size {
                     problems.push(format!(
-                        "account {} mailbox {name}: record says {} messages/{} bytes, rows say {count}/{size}",
-                        account.id, mbox.messages, mbox.size
+                        "{} {name}: record says {} messages/{} bytes, rows say {count}/{size}",
+                        account_name(account.id),
+                        mbox.messages,
+                        mbox.size
                     ));
                 }
                 if max_uid >= mbox.uidnext {
                     problems.push(format!(
-                        "account {} mailbox {name}: UID {max_uid} is not below UIDNEXT {}",
-                        account.id, mbox.uidnext
+                        "{} {name}: UID {max_uid} is not below UIDNEXT {}",
+                        account_name(account.id),
+                        mbox.uidnext
                     ));
                 }
             }
