@@ -273,63 +273,39 @@ async fn remote_alias_targets_are_queued_not_lost() {
     );
 }
 
+fn kind<T: std::fmt::Debug>(result: yubin_store::Result<T>) -> ErrorKind {
+    result.expect_err("the operation must fail").kind()
+}
+
 #[tokio::test]
 async fn bad_input_gets_clear_errors() {
     let (_dir, store) = store().await;
     assert_eq!(
-        store
-            .add_domain("not a domain", 0, 0)
-            .await
-            .expect_err("bad")
-            .kind(),
+        kind(store.add_domain("not a domain", 0, 0).await),
         ErrorKind::InvalidData
     );
     assert_eq!(
-        store
-            .add_domain("example.test", 0, 0)
-            .await
-            .expect_err("dup")
-            .kind(),
+        kind(store.add_domain("example.test", 0, 0).await),
         ErrorKind::AlreadyExists
     );
     assert_eq!(
-        store
-            .add_account("x@unknown.test", "pw", 0)
-            .await
-            .expect_err("domain")
-            .kind(),
+        kind(store.add_account("x@unknown.test", "pw", 0).await),
         ErrorKind::NotFound
     );
     assert_eq!(
-        store
-            .add_account("no-at-sign", "pw", 0)
-            .await
-            .expect_err("addr")
-            .kind(),
+        kind(store.add_account("no-at-sign", "pw", 0).await),
         ErrorKind::InvalidData
     );
     assert_eq!(
-        store
-            .add_account("alice@example.test", "pw", 0)
-            .await
-            .expect_err("dup")
-            .kind(),
+        kind(store.add_account("alice@example.test", "pw", 0).await),
         ErrorKind::AlreadyExists
     );
     assert_eq!(
-        store
-            .add_account("new@example.test", "", 0)
-            .await
-            .expect_err("empty pw")
-            .kind(),
+        kind(store.add_account("new@example.test", "", 0).await),
         ErrorKind::InvalidData
     );
     assert_eq!(
-        store
-            .remove_domain("example.test", false)
-            .await
-            .expect_err("has accounts")
-            .kind(),
+        kind(store.remove_domain("example.test", false).await),
         ErrorKind::Conflict
     );
 }

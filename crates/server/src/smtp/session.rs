@@ -567,14 +567,22 @@ impl Conn {
         }
     }
 
-    /// The grace period ended mid-transaction: nothing was acknowledged, so the client keeps the
-    /// message and retries elsewhere or later.
-    async fn abandon<S: AsyncWrite + Unpin>(&mut self, stream: &mut S) -> bool {
-        self.push(Reply::new(
-            421,
-            "4.3.2",
-            "Service shutting down, transaction aborted",
-        ));
+    /// Waits for more message data (DATA or BDAT). On a timeout, or when the shutdown grace
+    /// period ends, says goodbye with 421; nothing was acknowledged, so the client keeps the
+    /// message and retries. Returns false when the connection is over.
+    async fn fill_data<S: AsyncRead + AsyncWrite + Unpin>(&mut self, stream: &mut S) -> bool {
+        let data_timeout = Duration::from_secs(self.service.config.data_timeout_secs);
+        let goodbye = match self.fill(stream, data_timeout, false).await {
+            Input::Data => return true,
+            Input::Closed => return false,
+            Input::TimedOut => {
+                Reply::new(421, "4.4.2", "Timeout waiting for data, closing connection")
+            }
+            Input::ShuttingDown => {
+                Reply::new(421, "4.3.2", "Service shutting down, transaction aborted")
+            }
+        };
+        self.push(goodbye);
         let _ = self.flush(stream).await;
         false
     }
@@ -584,26 +592,16 @@ impl Conn {
         if !self.flush(stream).await {
             return false;
         }
-        let data_timeout = Duration::from_secs(self.service.config.data_timeout_secs);
         let mut decoder = DataDecoder::new(self.service.config.max_message_size);
         let mut body = Vec::new();
         let too_big = loop {
             match decoder.decode(&mut self.rbuf, &mut body) {
                 DataProgress::Done { too_big } => break too_big,
-                DataProgress::NeedMore => match self.fill(stream, data_timeout, false).await {
-                    Input::Data => {}
-                    Input::TimedOut => {
-                        self.push(Reply::new(
-                            421,
-                            "4.4.2",
-                            "Timeout waiting for data, closing connection",
-                        ));
-                        let _ = self.flush(stream).await;
+                DataProgress::NeedMore => {
+                    if !self.fill_data(stream).await {
                         return false;
                     }
-                    Input::ShuttingDown => return self.abandon(stream).await,
-                    Input::Closed => return false,
-                },
+                }
             }
         };
         self.finish_message(body, too_big).await;
@@ -617,7 +615,6 @@ impl Conn {
         size: usize,
         last: bool,
     ) -> bool {
-        let data_timeout = Duration::from_secs(self.service.config.data_timeout_secs);
         let max = self.service.config.max_message_size;
         let accepting = matches!(&self.state, State::Mail(_, env) if !env.recipients.is_empty());
         let mut remaining = size;
@@ -629,21 +626,8 @@ impl Conn {
         };
         // The chunk's bytes are consumed even when the command is refused, to stay in sync.
         while remaining > 0 {
-            if self.rbuf.is_empty() {
-                match self.fill(stream, data_timeout, false).await {
-                    Input::Data => {}
-                    Input::TimedOut => {
-                        self.push(Reply::new(
-                            421,
-                            "4.4.2",
-                            "Timeout waiting for data, closing connection",
-                        ));
-                        let _ = self.flush(stream).await;
-                        return false;
-                    }
-                    Input::ShuttingDown => return self.abandon(stream).await,
-                    Input::Closed => return false,
-                }
+            if self.rbuf.is_empty() && !self.fill_data(stream).await {
+                return false;
             }
             let take = remaining.min(self.rbuf.len());
             let bytes = self.rbuf.split_to(take);
