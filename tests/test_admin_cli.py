@@ -280,7 +280,9 @@ def test_check_detects_a_corrupted_blob(example):
     token = b"CHECK-ME-7f3a9c"
     with example.smtp() as s:
         s.sendmail("s@remote.test", [ALICE],
-                   make_message("s@remote.test", ALICE, body=token.decode() + "\r\n"))
+                   # over the 32 KiB inline limit, so the body is a file under blobs/
+                   make_message("s@remote.test", ALICE,
+                                body=token.decode() + "\r\n" + ("padding line\r\n" * 4000)))
     example.stop()
     assert example.admin("check").stdout.strip() == "ok"
     # flip the message bytes in whichever plain file holds them (not the metadata database)
@@ -296,7 +298,7 @@ def test_check_detects_a_corrupted_blob(example):
                 hits.append(path)
                 with open(path, "wb") as f:
                     f.write(content.replace(token, token.lower()))
-    # The embedded store keeps each body as one file under DATA/blobs/.
+    # The embedded store keeps each large body as one file under DATA/blobs/.
     assert hits and all("/blobs/" in h for h in hits), f"message body not found as a blob file: {hits}"
     res = example.admin("check", check=False)
     assert res.rc == 1, f"check missed a corrupted blob ({hits}): rc={res.rc} out={res.stdout!r}"

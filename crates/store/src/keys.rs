@@ -16,6 +16,7 @@
 //! | 0x20 | message           | account id, mailbox id, uid               | `MessageRecord`             |
 //! | 0x21 | modseq index      | account id, mailbox id, modseq            | uid (u32 BE)                |
 //! | 0x30 | blob references   | blob hash (32 bytes)                      | counter: references         |
+//! | 0x31 | inline blob       | blob hash (32 bytes)                      | message bytes (small ones)  |
 //! | 0x40 | account usage     | account id                                | counter: bytes stored       |
 //! | 0x41 | account messages  | account id                                | counter: messages stored    |
 //! | 0x42 | domain usage      | domain name                               | counter: bytes stored       |
@@ -34,6 +35,7 @@ const MAILBOX: u8 = 0x10;
 const MESSAGE: u8 = 0x20;
 const MODSEQ: u8 = 0x21;
 const BLOB_REFS: u8 = 0x30;
+const BLOB_INLINE: u8 = 0x31;
 const ACCOUNT_USAGE: u8 = 0x40;
 const ACCOUNT_MESSAGES: u8 = 0x41;
 const DOMAIN_USAGE: u8 = 0x42;
@@ -182,6 +184,16 @@ pub fn blob_refs(hash: &[u8; 32]) -> Vec<u8> {
     key(BLOB_REFS, &[hash])
 }
 
+/// The bytes of a small message kept in the metadata store instead of a file.
+pub fn blob_inline(hash: &[u8; 32]) -> Vec<u8> {
+    key(BLOB_INLINE, &[hash])
+}
+
+/// All inline blobs.
+pub fn all_blob_inline() -> KeyRange {
+    KeyRange::prefix(&[BLOB_INLINE])
+}
+
 /// All blob reference counters.
 pub fn all_blob_refs() -> KeyRange {
     KeyRange::prefix(&[BLOB_REFS])
@@ -210,4 +222,9 @@ pub fn domain_accounts(domain: &str) -> Vec<u8> {
 /// An outbound queue entry.
 pub fn queue(id: u64) -> Vec<u8> {
     key(QUEUE, &[&id.to_be_bytes()])
+}
+
+/// The whole outbound queue.
+pub fn all_queue() -> KeyRange {
+    KeyRange::prefix(&[QUEUE])
 }

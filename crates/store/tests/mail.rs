@@ -80,7 +80,10 @@ async fn one_message_to_three_recipients_is_one_blob_and_three_rows() {
         .into_iter()
         .filter(|p| !p.contains("/blobs/tmp/"))
         .count();
-    assert_eq!(blob_files, 1, "content-addressed: stored once");
+    assert_eq!(
+        blob_files, 0,
+        "a small body lives in the metadata commit, not in a file"
+    );
     assert_eq!(store.check().await.expect("check"), Vec::<String>::new());
 }
 
@@ -95,6 +98,37 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
         }
     }
     out
+}
+
+#[tokio::test]
+async fn a_large_message_to_three_recipients_is_one_blob_file() {
+    let (dir, store) = store().await;
+    let body = format!("Subject: big\r\n\r\n{}\r\n", "z".repeat(100_000));
+    let to = [
+        "alice@example.test",
+        "bob@example.test",
+        "carol@example.test",
+    ];
+    assert_eq!(deliver(&store, &to, &body).await, vec![true, true, true]);
+    for user in to {
+        let stored = store.read_message(user, "INBOX", 1).await.expect("read");
+        assert_eq!(stored, body.as_bytes());
+    }
+    let blob_files = walk(&dir.path().join("blobs"))
+        .into_iter()
+        .filter(|p| !p.contains("/blobs/tmp/"))
+        .count();
+    assert_eq!(blob_files, 1, "content-addressed: stored once");
+    assert_eq!(store.check().await.expect("check"), Vec::<String>::new());
+    for user in to {
+        store.remove_account(user).await.expect("remove");
+    }
+    let left = walk(&dir.path().join("blobs"))
+        .into_iter()
+        .filter(|p| !p.contains("/blobs/tmp/"))
+        .count();
+    assert_eq!(left, 0, "the last reference gone, the file is deleted");
+    assert_eq!(store.check().await.expect("check"), Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

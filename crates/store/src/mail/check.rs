@@ -83,7 +83,7 @@ impl MailStore {
                 Err(e) => problems.push(e.to_string()),
             }
         }
-        for (_, value) in scan_all(&*view, &crate::backend::KeyRange::prefix(&[0x50]))? {
+        for (_, value) in scan_all(&*view, &keys::all_queue())? {
             if let Ok(q) = decode::<crate::records::QueueRecord>(&value)
                 && let Some(hash) = crate::blob::parse_hash(&q.blob)
             {
@@ -155,11 +155,33 @@ impl MailStore {
                 "{count} message rows in unknown mailbox {mailbox} of account {account}"
             ));
         }
+        // Inline bodies are checked here; the rest are files, read off the async workers.
+        let mut file_blobs = Vec::new();
+        for (hash, size, place) in blobs_to_check {
+            match view.get(&keys::blob_inline(&hash))? {
+                Some(data) if data.len() as u64 == size && hash_of(&data) == hash => {}
+                Some(_) => problems.push(format!(
+                    "{place}: inline body does not match its hash or size"
+                )),
+                None => file_blobs.push((hash, size, place)),
+            }
+        }
+        for (key, _) in scan_all(&*view, &keys::all_blob_inline())? {
+            let hash: Option<[u8; 32]> = key.get(1..).and_then(|h| h.try_into().ok());
+            if let Some(hash) = hash
+                && view.get(&keys::blob_refs(&hash))?.is_none()
+            {
+                problems.push(format!(
+                    "inline body {} has no references",
+                    crate::blob::hash_hex(&hash)
+                ));
+            }
+        }
         drop(view);
         let blob_problems = self
             .blocking(move |blobs| {
                 let mut out = Vec::new();
-                for (hash, size, place) in blobs_to_check {
+                for (hash, size, place) in file_blobs {
                     match blobs.get(&hash) {
                         Ok(data) if data.len() as u64 == size && hash_of(&data) == hash => {}
                         Ok(_) => out.push(format!(

@@ -1,7 +1,7 @@
 //! Recipient resolution and durable delivery.
 //!
-//! A delivery writes the body once (content-addressed blob, fsynced) and then, in one unit of a
-//! group commit, a row per local recipient with its UID and MODSEQ, the usage counters and the
+//! A delivery writes the body once (content-addressed; a file fsynced before the commit, or for a
+//! small message inside the commit itself) and then, in one unit of a group commit, a row per local recipient with its UID and MODSEQ, the usage counters and the
 //! blob's reference count. Remote recipients (alias targets elsewhere) go to the outbound queue in
 //! the same unit. The caller acknowledges only after this returns.
 
@@ -10,13 +10,17 @@ use std::collections::HashSet;
 use yubin_proto::Address;
 
 use super::{MailStore, get_record, now, tx_record};
-use crate::blob::hash_hex;
+use crate::blob::{hash_hex, hash_of};
 use crate::commit::Tx;
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys;
 use crate::records::{
     AccountRecord, AliasRecord, DomainRecord, MailboxRecord, MessageRecord, QueueRecord, encode,
 };
+
+/// Largest message kept inline in the metadata store. Bounded so a group of 512 units stays
+/// far below the backend's transaction limit, and below FoundationDB-like value limits.
+pub(crate) const INLINE_MAX: usize = 32 * 1024;
 
 /// Longest alias chain followed; deeper chains are treated as loops.
 const MAX_ALIAS_DEPTH: usize = 8;
@@ -184,7 +188,12 @@ impl MailStore {
         let message = delivery.message;
         let size = message.len() as u64;
         let message_id = header_message_id(&message);
-        let hash = self.blocking(move |blobs| blobs.put(&message)).await?;
+        // Small bodies ride in the group commit: no file, directory or extra fsync of their own.
+        let (hash, inline) = if message.len() <= INLINE_MAX {
+            (hash_of(&message), Some(message))
+        } else {
+            (self.blocking(move |blobs| blobs.put(&message)).await?, None)
+        };
         let blob = hash_hex(&hash);
         let mail_from = delivery.mail_from;
         let recipients = delivery.recipients;
@@ -247,6 +256,9 @@ impl MailStore {
             }
             if refs > 0 {
                 tx.add(keys::blob_refs(&hash), refs);
+                if let Some(bytes) = inline {
+                    tx.set(keys::blob_inline(&hash), bytes);
+                }
             }
             Ok(DeliveryOutcome { results })
         })

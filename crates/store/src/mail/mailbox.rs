@@ -104,6 +104,9 @@ impl MailStore {
         let record: MessageRecord = get_record(&*self.read()?, &keys::message(id, mbox, uid))?
             .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no message with UID {uid}")))?;
         let hash = blob_hash(&record)?;
+        if let Some(bytes) = self.read()?.get(&keys::blob_inline(&hash))? {
+            return Ok(bytes);
+        }
         self.blocking(move |blobs| blobs.get(&hash)).await
     }
 
@@ -136,6 +139,7 @@ impl MailStore {
                     for (hash, _) in refs {
                         if tx.counter(&keys::blob_refs(&hash))? <= 0 {
                             tx.clear(keys::blob_refs(&hash));
+                            tx.clear(keys::blob_inline(&hash));
                             unreferenced.push(hash);
                         }
                     }
