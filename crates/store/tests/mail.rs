@@ -76,15 +76,20 @@ async fn one_message_to_three_recipients_is_one_blob_and_three_rows() {
             .expect("read");
         assert_eq!(stored, body.as_bytes());
     }
-    let blob_files = walk(&dir.path().join("blobs"))
-        .into_iter()
-        .filter(|p| !p.contains("/blobs/tmp/"))
-        .count();
+    let files = blob_files(dir.path());
     assert_eq!(
-        blob_files, 0,
+        files, 0,
         "a small body lives in the metadata commit, not in a file"
     );
     assert_eq!(store.check().await.expect("check"), Vec::<String>::new());
+}
+
+/// Message body files in a store's data directory (temp files excluded).
+fn blob_files(data: &std::path::Path) -> usize {
+    walk(&data.join("blobs"))
+        .into_iter()
+        .filter(|p| !p.contains("/blobs/tmp/"))
+        .count()
 }
 
 fn walk(dir: &std::path::Path) -> Vec<String> {
@@ -114,19 +119,13 @@ async fn a_large_message_to_three_recipients_is_one_blob_file() {
         let stored = store.read_message(user, "INBOX", 1).await.expect("read");
         assert_eq!(stored, body.as_bytes());
     }
-    let blob_files = walk(&dir.path().join("blobs"))
-        .into_iter()
-        .filter(|p| !p.contains("/blobs/tmp/"))
-        .count();
-    assert_eq!(blob_files, 1, "content-addressed: stored once");
+    let files = blob_files(dir.path());
+    assert_eq!(files, 1, "content-addressed: stored once");
     assert_eq!(store.check().await.expect("check"), Vec::<String>::new());
     for user in to {
         store.remove_account(user).await.expect("remove");
     }
-    let left = walk(&dir.path().join("blobs"))
-        .into_iter()
-        .filter(|p| !p.contains("/blobs/tmp/"))
-        .count();
+    let left = blob_files(dir.path());
     assert_eq!(left, 0, "the last reference gone, the file is deleted");
     assert_eq!(store.check().await.expect("check"), Vec::<String>::new());
 }

@@ -287,7 +287,7 @@ fn store_row(
         .map(|(_, d)| d)
         .unwrap_or("");
     let used = tx.counter(&keys::account_usage(account.id))?.max(0) as u64;
-    if account.quota > 0 && used + record.size > account.quota {
+    if !fits(account.quota, used, record.size) {
         return Err(Error::new(
             ErrorKind::OverQuota,
             format!("{} is over quota", target.address),
@@ -295,7 +295,7 @@ fn store_row(
     }
     if let Some(dom) = tx_record::<DomainRecord>(tx, &keys::domain(domain))? {
         let dused = tx.counter(&keys::domain_usage(domain))?.max(0) as u64;
-        if dom.quota > 0 && dused + record.size > dom.quota {
+        if !fits(dom.quota, dused, record.size) {
             return Err(Error::new(
                 ErrorKind::OverQuota,
                 format!("domain {domain} is over quota"),
@@ -325,6 +325,12 @@ fn store_row(
     Ok(())
 }
 
+/// Whether `size` more bytes fit a quota (0 = unlimited). A store already at its quota is
+/// full even for a size hint of 0 (RCPT without SIZE=).
+fn fits(quota: u64, used: u64, size: u64) -> bool {
+    quota == 0 || (used < quota && used + size <= quota)
+}
+
 fn has_room(
     view: &dyn crate::backend::ReadView,
     account: &AccountRecord,
@@ -334,7 +340,7 @@ fn has_room(
     let used =
         crate::backend::decode_counter(view.get(&keys::account_usage(account.id))?.as_deref())
             .max(0) as u64;
-    if account.quota > 0 && (used >= account.quota || used + size > account.quota) {
+    if !fits(account.quota, used, size) {
         return Ok(false);
     }
     let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
@@ -343,7 +349,7 @@ fn has_room(
             view.get(&keys::domain_usage(domain))?.as_deref(),
         )
         .max(0) as u64;
-        if dom.quota > 0 && (dused >= dom.quota || dused + size > dom.quota) {
+        if !fits(dom.quota, dused, size) {
             return Ok(false);
         }
     }

@@ -120,23 +120,23 @@ impl MailStore {
             if page.entries.is_empty() {
                 break;
             }
-            let mut freed: u64 = 0;
-            let mut unreferenced: Vec<BlobHash> = Vec::new();
             let rows = page.entries;
             let domain_key = keys::domain_usage(domain);
             let orphans = self
                 .write(move |tx| {
-                    let mut refs: Vec<(BlobHash, i64)> = Vec::new();
+                    let mut freed: u64 = 0;
+                    let mut touched: Vec<BlobHash> = Vec::new();
                     for (k, v) in &rows {
                         let record: MessageRecord = decode(v)?;
                         let hash = blob_hash(&record)?;
                         tx.add(keys::blob_refs(&hash), -1);
-                        refs.push((hash, 0));
+                        touched.push(hash);
                         freed += record.size;
                         tx.clear(k.clone());
                     }
                     tx.add(domain_key, -(freed as i64));
-                    for (hash, _) in refs {
+                    let mut unreferenced = Vec::new();
+                    for hash in touched {
                         if tx.counter(&keys::blob_refs(&hash))? <= 0 {
                             tx.clear(keys::blob_refs(&hash));
                             tx.clear(keys::blob_inline(&hash));
