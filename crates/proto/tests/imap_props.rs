@@ -3,6 +3,9 @@
 //! Bounded to 1,000 cases each so `cargo test` stays fast; the `imap_framer` fuzz target in
 //! `/fuzz` checks the same invariants for longer.
 
+mod common;
+
+use common::chunks;
 use std::ops::Range;
 
 use bytes::BytesMut;
@@ -14,15 +17,6 @@ fn config() -> ProptestConfig {
         cases: 1_000,
         ..ProptestConfig::default()
     }
-}
-
-/// Splits `data` into chunks at the given (unsorted, possibly out-of-range) cut points.
-fn chunks<'a>(data: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
-    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (data.len() + 1)).collect();
-    cuts.push(0);
-    cuts.push(data.len());
-    cuts.sort_unstable();
-    cuts.windows(2).map(|w| &data[w[0]..w[1]]).collect()
 }
 
 /// Bytes biased towards what the framer cares about: CR, LF, braces, digits and `+`.

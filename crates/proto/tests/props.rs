@@ -3,7 +3,10 @@
 //! Bounded to 2,000 cases each so `cargo test` stays fast; the fuzz targets in `/fuzz` run the
 //! same properties for longer.
 
+mod common;
+
 use bytes::BytesMut;
+use common::chunks;
 use proptest::prelude::*;
 use yubin_proto::Address;
 use yubin_proto::smtp::command::parse_command;
@@ -15,15 +18,6 @@ fn config() -> ProptestConfig {
         cases: 2_000,
         ..ProptestConfig::default()
     }
-}
-
-/// Splits `data` into chunks at the given (unsorted, possibly out-of-range) cut points.
-fn chunks<'a>(data: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
-    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (data.len() + 1)).collect();
-    cuts.push(0);
-    cuts.push(data.len());
-    cuts.sort_unstable();
-    cuts.windows(2).map(|w| &data[w[0]..w[1]]).collect()
 }
 
 /// Bytes biased towards the characters framers care about (CR, LF, "."). Mapping plain bytes

@@ -25,16 +25,19 @@ impl MailStore {
         // Problems name accounts and mailboxes as operators know them, not by internal ids.
         let mut addresses: HashMap<u64, String> = HashMap::new();
         let mut mailbox_names: HashMap<(u64, u32), String> = HashMap::new();
+        // Each account with its mailboxes, read once: for names here, for counts further down.
+        let mut accounts: Vec<(AccountRecord, Vec<(String, MailboxRecord)>)> = Vec::new();
         for (_, value) in scan_all(&*view, &keys::accounts())? {
             let account: AccountRecord = decode(&value)?;
             let prefix = keys::mailboxes(account.id).start.len();
+            let mut mailboxes = Vec::new();
             for (k, v) in scan_all(&*view, &keys::mailboxes(account.id))? {
                 let mbox: MailboxRecord = decode(&v)?;
-                mailbox_names.insert(
-                    (account.id, mbox.id),
-                    String::from_utf8_lossy(&k[prefix..]).into_owned(),
-                );
+                let name = String::from_utf8_lossy(&k[prefix..]).into_owned();
+                mailbox_names.insert((account.id, mbox.id), name.clone());
+                mailboxes.push((name, mbox));
             }
+            accounts.push((account, mailboxes));
         }
         for (key, value) in scan_all(&*view, &keys::accounts_by_id())? {
             if let (Some(id), Ok(address)) = (
@@ -112,8 +115,7 @@ impl MailStore {
                 crate::blob::hash_hex(&hash)
             ));
         }
-        for (_, value) in scan_all(&*view, &keys::accounts())? {
-            let account: AccountRecord = decode(&value)?;
+        for (account, mailboxes) in &accounts {
             let (size, count) = per_account.remove(&account.id).unwrap_or_default();
             let used = decode_counter(view.get(&keys::account_usage(account.id))?.as_deref());
             let n = decode_counter(
@@ -126,10 +128,7 @@ impl MailStore {
                     account_name(account.id)
                 ));
             }
-            let mailbox_prefix = keys::mailboxes(account.id).start.len();
-            for (k, v) in scan_all(&*view, &keys::mailboxes(account.id))? {
-                let mbox: MailboxRecord = decode(&v)?;
-                let name = String::from_utf8_lossy(&k[mailbox_prefix..]).into_owned();
+            for (name, mbox) in mailboxes {
                 let (count, size, max_uid) = per_mailbox
                     .remove(&(account.id, mbox.id))
                     .unwrap_or_default();
@@ -152,7 +151,8 @@ impl MailStore {
         }
         for ((account, mailbox), (count, _, _)) in per_mailbox {
             problems.push(format!(
-                "{count} message rows in unknown mailbox {mailbox} of account {account}"
+                "{count} message rows in a mailbox that does not exist: {}",
+                place(account, mailbox)
             ));
         }
         // Inline bodies are checked here; the rest are files, read off the async workers.
