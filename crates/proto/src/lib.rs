@@ -11,12 +11,14 @@
 //! - [`secret`]: [`Secret<T>`], a wrapper that never prints its contents.
 //! - [`address`]: [`Address`], a validated RFC 5321 mailbox.
 //! - [`imap`]: IMAP command framing (lines joined by literals, LITERAL+/LITERAL-).
+//! - [`sasl`]: SASL PLAIN decoding.
 //! - [`smtp`]: SMTP/LMTP line framing, DATA decoding, command parsing and replies.
 
 #![warn(missing_docs)]
 
 pub mod address;
 pub mod imap;
+pub mod sasl;
 pub mod secret;
 pub mod smtp;
 
