@@ -689,3 +689,37 @@ async fn format_1_stores_migrate_keeping_subscriptions() {
     );
     ok(&store).await;
 }
+
+#[tokio::test]
+async fn check_reports_a_stale_modseq_entry_and_a_missing_by_id_entry() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let backend = Arc::new(Embedded::open(&dir.path().join("meta.redb")).expect("backend"));
+    let blobs = BlobStore::open(&dir.path().join("blobs")).expect("blobs");
+    let store = MailStore::with_backend(backend.clone(), blobs)
+        .await
+        .expect("open");
+    store
+        .add_domain("example.test", 0, 0)
+        .await
+        .expect("domain");
+    store.add_account(ALICE, "pw", 0).await.expect("account");
+    let a = store.account(ALICE).expect("account").record.id;
+    append(&store, a, "INBOX", "\r\nx\r\n").await;
+    let inbox = store.select(a, "INBOX").expect("select").id;
+    ok(&store).await;
+    let mut txn = backend.begin().expect("begin");
+    txn.apply(&[
+        Op::Set(keys::modseq(a, inbox, 999), 1u32.to_be_bytes().to_vec()),
+        Op::Clear(keys::mailbox_by_id(a, inbox)),
+    ])
+    .expect("apply");
+    txn.commit().expect("commit");
+    let problems = store.check().await.expect("check");
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("modseq index entry 999"))
+    );
+    assert!(problems.iter().any(|p| p.contains("by-id")));
+}
