@@ -269,8 +269,7 @@ impl MailStore {
         Ok(outcome)
     }
 
-    /// Hashes a body and, past [`INLINE_MAX`], makes its file durable. Small bodies ride in the
-    /// group commit: no file, directory or extra fsync of their own. For a file, the returned
+    /// Hashes a body and, past [`INLINE_MAX`], makes its file durable. For a file, the returned
     /// guard must be held until the rows referring to it are committed (see `blob_gate`).
     pub(crate) async fn prepare_body(
         &self,
@@ -280,12 +279,28 @@ impl MailStore {
         Option<Vec<u8>>,
         Option<tokio::sync::OwnedRwLockReadGuard<()>>,
     )> {
+        let gate = if message.len() > INLINE_MAX {
+            Some(self.blob_gate.clone().read_owned().await)
+        } else {
+            None
+        };
+        let (hash, inline) = self.store_body(message).await?;
+        Ok((hash, inline, gate))
+    }
+
+    /// Hashes a body; past [`INLINE_MAX`] writes its file. Small bodies ride in the group
+    /// commit: no file, directory or extra fsync of their own. The caller holds the blob gate
+    /// (shared) for a large body, once for all bodies of one commit: taking it again while the
+    /// purger waits for it would deadlock, the lock being fair.
+    pub(crate) async fn store_body(
+        &self,
+        message: Vec<u8>,
+    ) -> Result<(crate::blob::BlobHash, Option<Vec<u8>>)> {
         if message.len() <= INLINE_MAX {
-            return Ok((hash_of(&message), Some(message), None));
+            return Ok((hash_of(&message), Some(message)));
         }
-        let gate = self.blob_gate.clone().read_owned().await;
         let hash = self.blocking(move |blobs| blobs.put(&message)).await?;
-        Ok((hash, None, Some(gate)))
+        Ok((hash, None))
     }
 }
 

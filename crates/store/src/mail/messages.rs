@@ -12,7 +12,7 @@
 
 use std::collections::BTreeSet;
 
-use super::delivery::header_message_id;
+use super::delivery::{INLINE_MAX, header_message_id};
 use super::flags::{self, FlagMode};
 use super::rows;
 use super::{MailStore, MailboxChanged, now};
@@ -119,13 +119,16 @@ impl MailStore {
         }
         let name = super::names::canonical(mailbox)?;
         let mut prepared = Vec::with_capacity(messages.len());
-        let mut gates = Vec::new();
+        let gate = if messages.iter().any(|(b, _, _)| b.len() > INLINE_MAX) {
+            Some(self.blob_gate.clone().read_owned().await)
+        } else {
+            None
+        };
         for (body, flag_list, received) in messages {
             let flag_list = flags::normalize(&flag_list)?;
             let size = body.len() as u64;
             let message_id = header_message_id(&body);
-            let (hash, inline, gate) = self.prepare_body(body).await?;
-            gates.extend(gate);
+            let (hash, inline) = self.store_body(body).await?;
             let record = MessageRecord {
                 gid: 0,
                 blob: crate::blob::hash_hex(&hash),
@@ -158,7 +161,7 @@ impl MailStore {
                 Ok((mbox.uidvalidity, mbox.id, uids))
             })
             .await?;
-        drop(gates);
+        drop(gate);
         self.publish(vec![MailboxChanged {
             account,
             mailbox: id,
