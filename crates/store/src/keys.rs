@@ -10,18 +10,28 @@
 //! | 0x01 | domain            | domain name                               | `DomainRecord`              |
 //! | 0x02 | account           | normalized address                        | `AccountRecord`             |
 //! | 0x03 | alias             | normalized address, or `@domain`          | `AliasRecord`               |
-//! | 0x04 | sequence          | name (`account`, `queue`)                 | counter: last id handed out |
+//! | 0x04 | sequence          | name (`account`, `queue`, `message`, `purge`, `uidvalidity`) | counter: last id handed out |
 //! | 0x05 | account by id     | account id                                | normalized address          |
 //! | 0x10 | mailbox           | account id, mailbox name                  | `MailboxRecord`             |
+//! | 0x11 | subscription      | account id, mailbox name                  | empty                       |
+//! | 0x12 | mailbox by id     | account id, mailbox id                    | mailbox name (UTF-8)        |
+//! | 0x13 | dropped mailbox   | account id, mailbox id                    | empty: rows await the purger |
 //! | 0x20 | message           | account id, mailbox id, uid               | `MessageRecord`             |
 //! | 0x21 | modseq index      | account id, mailbox id, modseq            | uid (u32 BE)                |
+//! | 0x22 | expunge tombstone | account id, mailbox id, modseq            | uid (u32 BE)                |
 //! | 0x30 | blob references   | blob hash (32 bytes)                      | counter: references         |
 //! | 0x31 | inline blob       | blob hash (32 bytes)                      | message bytes (small ones)  |
+//! | 0x32 | purge queue       | purge id (u64)                            | blob hash (32 bytes)        |
 //! | 0x40 | account usage     | account id                                | counter: bytes stored       |
 //! | 0x41 | account messages  | account id                                | counter: messages stored    |
 //! | 0x42 | domain usage      | domain name                               | counter: bytes stored       |
 //! | 0x43 | domain accounts   | domain name                               | counter: accounts           |
 //! | 0x50 | outbound queue    | queue id                                  | `QueueRecord`               |
+//!
+//! Invariants the mail layer keeps: the modseq index holds exactly one entry per live message, at
+//! its current MODSEQ; a tombstone is written for every expunged message at the MODSEQ of its
+//! expunge (RFC 7162 QRESYNC VANISHED); a blob's reference count is the number of message rows
+//! (live or in dropped mailboxes), outbound-queue records and purge-queue entries naming it.
 
 use crate::backend::KeyRange;
 
@@ -32,10 +42,15 @@ const ALIAS: u8 = 0x03;
 const SEQUENCE: u8 = 0x04;
 const ACCOUNT_BY_ID: u8 = 0x05;
 const MAILBOX: u8 = 0x10;
+const SUBSCRIPTION: u8 = 0x11;
+const MAILBOX_BY_ID: u8 = 0x12;
+const DROPPED_MAILBOX: u8 = 0x13;
 const MESSAGE: u8 = 0x20;
 const MODSEQ: u8 = 0x21;
+const TOMBSTONE: u8 = 0x22;
 const BLOB_REFS: u8 = 0x30;
 const BLOB_INLINE: u8 = 0x31;
+const PURGE: u8 = 0x32;
 const ACCOUNT_USAGE: u8 = 0x40;
 const ACCOUNT_MESSAGES: u8 = 0x41;
 const DOMAIN_USAGE: u8 = 0x42;
@@ -121,6 +136,66 @@ pub fn mailboxes(account: u64) -> KeyRange {
     KeyRange::prefix(&key(MAILBOX, &[&account.to_be_bytes()]))
 }
 
+/// The mailbox name in a mailbox or subscription key of `account`.
+pub fn mailbox_name_of(account: u64, key: &[u8]) -> Option<&str> {
+    let rest = key.get(1..)?;
+    if rest.get(..8)? != account.to_be_bytes() {
+        return None;
+    }
+    std::str::from_utf8(rest.get(8..)?).ok()
+}
+
+/// A subscription of an account to a mailbox name (which need not exist, RFC 9051 §6.3.7).
+pub fn subscription(account: u64, name: &str) -> Vec<u8> {
+    key(SUBSCRIPTION, &[&account.to_be_bytes(), name.as_bytes()])
+}
+
+/// All subscriptions of an account.
+pub fn subscriptions(account: u64) -> KeyRange {
+    KeyRange::prefix(&key(SUBSCRIPTION, &[&account.to_be_bytes()]))
+}
+
+/// Reverse map from a mailbox id to its current name.
+pub fn mailbox_by_id(account: u64, mailbox: u32) -> Vec<u8> {
+    key(
+        MAILBOX_BY_ID,
+        &[&account.to_be_bytes(), &mailbox.to_be_bytes()],
+    )
+}
+
+/// All mailbox-by-id entries of an account.
+pub fn mailboxes_by_id(account: u64) -> KeyRange {
+    KeyRange::prefix(&key(MAILBOX_BY_ID, &[&account.to_be_bytes()]))
+}
+
+/// A deleted mailbox whose message rows the purger still has to remove.
+pub fn dropped_mailbox(account: u64, mailbox: u32) -> Vec<u8> {
+    key(
+        DROPPED_MAILBOX,
+        &[&account.to_be_bytes(), &mailbox.to_be_bytes()],
+    )
+}
+
+/// Every dropped mailbox in the store.
+pub fn all_dropped_mailboxes() -> KeyRange {
+    KeyRange::prefix(&[DROPPED_MAILBOX])
+}
+
+/// Dropped mailboxes of one account.
+pub fn account_dropped_mailboxes(account: u64) -> KeyRange {
+    KeyRange::prefix(&key(DROPPED_MAILBOX, &[&account.to_be_bytes()]))
+}
+
+/// The (account, mailbox) in a mailbox-by-id or dropped-mailbox key.
+pub fn account_mailbox_parts(key: &[u8]) -> Option<(u64, u32)> {
+    if key.len() != 13 {
+        return None;
+    }
+    let account = u64::from_be_bytes(key.get(1..9)?.try_into().ok()?);
+    let mailbox = u32::from_be_bytes(key.get(9..13)?.try_into().ok()?);
+    Some((account, mailbox))
+}
+
 /// A message row.
 pub fn message(account: u64, mailbox: u32, uid: u32) -> Vec<u8> {
     key(
@@ -174,6 +249,87 @@ pub fn modseq(account: u64, mailbox: u32, modseq: u64) -> Vec<u8> {
     )
 }
 
+/// Modseq index entries of a mailbox with a MODSEQ above `since`, in MODSEQ order.
+pub fn modseqs_after(account: u64, mailbox: u32, since: u64) -> KeyRange {
+    after(MODSEQ, account, mailbox, since)
+}
+
+/// All modseq index entries of a mailbox.
+pub fn mailbox_modseqs(account: u64, mailbox: u32) -> KeyRange {
+    KeyRange::prefix(&key(
+        MODSEQ,
+        &[&account.to_be_bytes(), &mailbox.to_be_bytes()],
+    ))
+}
+
+/// Every modseq index entry in the store.
+pub fn all_modseqs() -> KeyRange {
+    KeyRange::prefix(&[MODSEQ])
+}
+
+/// The (account, mailbox, modseq) in a modseq-index or tombstone key.
+pub fn modseq_parts(key: &[u8]) -> Option<(u64, u32, u64)> {
+    if key.len() != 21 {
+        return None;
+    }
+    let account = u64::from_be_bytes(key.get(1..9)?.try_into().ok()?);
+    let mailbox = u32::from_be_bytes(key.get(9..13)?.try_into().ok()?);
+    let modseq = u64::from_be_bytes(key.get(13..21)?.try_into().ok()?);
+    Some((account, mailbox, modseq))
+}
+
+/// The tombstone of a message expunged at `modseq`.
+pub fn tombstone(account: u64, mailbox: u32, modseq: u64) -> Vec<u8> {
+    key(
+        TOMBSTONE,
+        &[
+            &account.to_be_bytes(),
+            &mailbox.to_be_bytes(),
+            &modseq.to_be_bytes(),
+        ],
+    )
+}
+
+/// Tombstones of a mailbox with a MODSEQ above `since`.
+pub fn tombstones_after(account: u64, mailbox: u32, since: u64) -> KeyRange {
+    after(TOMBSTONE, account, mailbox, since)
+}
+
+/// All tombstones of a mailbox.
+pub fn mailbox_tombstones(account: u64, mailbox: u32) -> KeyRange {
+    KeyRange::prefix(&key(
+        TOMBSTONE,
+        &[&account.to_be_bytes(), &mailbox.to_be_bytes()],
+    ))
+}
+
+/// All tombstones of an account.
+pub fn account_tombstones(account: u64) -> KeyRange {
+    KeyRange::prefix(&key(TOMBSTONE, &[&account.to_be_bytes()]))
+}
+
+fn after(tag: u8, account: u64, mailbox: u32, since: u64) -> KeyRange {
+    let whole = KeyRange::prefix(&key(tag, &[&account.to_be_bytes(), &mailbox.to_be_bytes()]));
+    match since.checked_add(1) {
+        Some(first) => KeyRange {
+            start: key(
+                tag,
+                &[
+                    &account.to_be_bytes(),
+                    &mailbox.to_be_bytes(),
+                    &first.to_be_bytes(),
+                ],
+            ),
+            end: whole.end,
+        },
+        // Nothing lies above u64::MAX: an empty range.
+        None => KeyRange {
+            start: whole.end.clone().unwrap_or_default(),
+            end: whole.end,
+        },
+    }
+}
+
 /// All modseq entries of an account.
 pub fn account_modseqs(account: u64) -> KeyRange {
     KeyRange::prefix(&key(MODSEQ, &[&account.to_be_bytes()]))
@@ -192,6 +348,16 @@ pub fn blob_inline(hash: &[u8; 32]) -> Vec<u8> {
 /// All inline blobs.
 pub fn all_blob_inline() -> KeyRange {
     KeyRange::prefix(&[BLOB_INLINE])
+}
+
+/// A purge-queue entry: one blob reference waiting to be dropped.
+pub fn purge(id: u64) -> Vec<u8> {
+    key(PURGE, &[&id.to_be_bytes()])
+}
+
+/// The whole purge queue, oldest first.
+pub fn all_purge() -> KeyRange {
+    KeyRange::prefix(&[PURGE])
 }
 
 /// All blob reference counters.

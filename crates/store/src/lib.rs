@@ -21,8 +21,9 @@ pub use blob::BlobStore;
 pub use commit::Tx;
 pub use error::{Error, ErrorKind, Result};
 pub use mail::{
-    AccountInfo, Delivery, DeliveryOutcome, DomainInfo, FORMAT_VERSION, LocalTarget, MailStore,
-    MailboxInfo, MessageInfo, Resolution, Resolved,
+    AccountInfo, Changes, CopyOutcome, Delivery, DeliveryOutcome, DomainInfo, FORMAT_VERSION,
+    FlagMode, FlagOutcome, LocalTarget, MailStore, MailboxChanged, MailboxInfo, MailboxStatus,
+    MailboxView, MessageInfo, MessageMeta, QuotaInfo, Resolution, Resolved, flags, names,
 };
 
 /// Nanoseconds since the epoch, to name scratch directories uniquely.

@@ -57,8 +57,9 @@ pub struct MailboxRecord {
     pub highest_modseq: u64,
     /// RFC 6154 special-use attribute, such as `\Sent`.
     pub special_use: Option<String>,
-    /// Whether the mailbox is subscribed.
-    pub subscribed: bool,
+    /// First UID not yet seen by any session (IMAP4rev1 `\Recent`, RFC 3501 §2.3.2): messages
+    /// from here to `uidnext - 1` are recent for the next session that claims them.
+    pub recent_uid: u32,
     /// Messages in the mailbox.
     pub messages: u64,
     /// Bytes in the mailbox.

@@ -1,6 +1,6 @@
 //! `check`: verifies that the store is consistent, for operators and the crash tests.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::mailbox::{blob_hash, scan_messages};
 use super::{MailStore, scan_all};
@@ -12,7 +12,10 @@ use crate::records::{AccountRecord, MailboxRecord, decode};
 
 impl MailStore {
     /// Verifies every message row has its blob with matching content, that mailbox counts and
-    /// sizes, account usage and blob reference counts agree with the rows. Returns the problems
+    /// sizes, account usage and blob reference counts agree with the rows (rows of dropped
+    /// mailboxes and purge-queue entries count as references, not as usage; tombstones count
+    /// for nothing), that the modseq index holds exactly one entry per row at its MODSEQ, and
+    /// that every mailbox has its by-id entry. Returns the problems
     /// found (empty = consistent). Reads the whole store: an offline or maintenance operation.
     pub async fn check(&self) -> Result<Vec<String>> {
         let view = self.read()?;
@@ -39,6 +42,14 @@ impl MailStore {
             }
             accounts.push((account, mailboxes));
         }
+        let dropped: HashSet<(u64, u32)> = scan_all(&*view, &keys::all_dropped_mailboxes())?
+            .iter()
+            .filter_map(|(k, _)| keys::account_mailbox_parts(k))
+            .collect();
+        let mut index: HashMap<(u64, u32, u64), Vec<u8>> = scan_all(&*view, &keys::all_modseqs())?
+            .into_iter()
+            .filter_map(|(k, v)| keys::modseq_parts(&k).map(|p| (p, v)))
+            .collect();
         for (key, value) in scan_all(&*view, &keys::accounts_by_id())? {
             if let (Some(id), Ok(address)) = (
                 key.get(1..9)
@@ -67,6 +78,21 @@ impl MailStore {
                 problems.push("malformed message key".into());
                 continue;
             };
+            match index.remove(&(account, mailbox, record.modseq)) {
+                Some(v) if v == uid.to_be_bytes() => {}
+                _ => problems.push(format!(
+                    "{} UID {uid}: no modseq index entry at its MODSEQ {}",
+                    place(account, mailbox),
+                    record.modseq
+                )),
+            }
+            if dropped.contains(&(account, mailbox)) {
+                // A deleted mailbox's rows await the purger: references, not usage.
+                if let Ok(hash) = blob_hash(record) {
+                    *refs.entry(hash).or_default() += 1;
+                }
+                continue;
+            }
             let entry = per_mailbox.entry((account, mailbox)).or_default();
             entry.0 += 1;
             entry.1 += record.size;
@@ -91,6 +117,18 @@ impl MailStore {
                 && let Some(hash) = crate::blob::parse_hash(&q.blob)
             {
                 *refs.entry(hash).or_default() += 1;
+            }
+        }
+        for ((account, mailbox, modseq), _) in index {
+            problems.push(format!(
+                "{}: modseq index entry {modseq} names no message at that MODSEQ",
+                place(account, mailbox)
+            ));
+        }
+        for (_, value) in scan_all(&*view, &keys::all_purge())? {
+            match <[u8; 32]>::try_from(value.as_slice()) {
+                Ok(hash) => *refs.entry(hash).or_default() += 1,
+                Err(_) => problems.push("malformed purge queue entry".into()),
             }
         }
         for (key, value) in scan_all(&*view, &keys::all_blob_refs())? {
@@ -129,6 +167,16 @@ impl MailStore {
                 ));
             }
             for (name, mbox) in mailboxes {
+                if view
+                    .get(&keys::mailbox_by_id(account.id, mbox.id))?
+                    .as_deref()
+                    != Some(name.as_bytes())
+                {
+                    problems.push(format!(
+                        "{} {name}: its by-id entry is missing or names another mailbox",
+                        account_name(account.id)
+                    ));
+                }
                 let (count, size, max_uid) = per_mailbox
                     .remove(&(account.id, mbox.id))
                     .unwrap_or_default();

@@ -9,13 +9,14 @@ use std::collections::HashSet;
 
 use yubin_proto::Address;
 
-use super::{MailStore, get_record, now, tx_record};
+use super::rows::{self, fits};
+use super::{MailStore, MailboxChanged, get_record, now};
 use crate::blob::{hash_hex, hash_of};
 use crate::commit::Tx;
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys;
 use crate::records::{
-    AccountRecord, AliasRecord, DomainRecord, MailboxRecord, MessageRecord, QueueRecord, encode,
+    AccountRecord, AliasRecord, DomainRecord, MessageRecord, QueueRecord, encode,
 };
 
 /// Largest message kept inline in the metadata store. Bounded so a group of 512 units stays
@@ -188,147 +189,138 @@ impl MailStore {
         let message = delivery.message;
         let size = message.len() as u64;
         let message_id = header_message_id(&message);
-        // Small bodies ride in the group commit: no file, directory or extra fsync of their own.
-        let (hash, inline) = if message.len() <= INLINE_MAX {
-            (hash_of(&message), Some(message))
-        } else {
-            (self.blocking(move |blobs| blobs.put(&message)).await?, None)
-        };
+        let (hash, inline, _gate) = self.prepare_body(message).await?;
         let blob = hash_hex(&hash);
         let mail_from = delivery.mail_from;
         let recipients = delivery.recipients;
-        self.write(move |tx| {
-            let received = now();
-            let mut stored: HashSet<u64> = HashSet::new();
-            let mut refs = 0i64;
-            let mut remote_all: Vec<String> = Vec::new();
-            let mut results = Vec::with_capacity(recipients.len());
-            for resolution in &recipients {
-                let mut ok = !resolution.remote.is_empty();
-                let mut last_error = None;
-                for target in &resolution.local {
-                    if stored.contains(&target.account) {
-                        ok = true;
-                        continue;
-                    }
-                    let record = MessageRecord {
-                        gid: 0,
-                        blob: blob.clone(),
-                        size,
-                        received,
-                        flags: Vec::new(),
-                        modseq: 0,
-                        message_id: message_id.clone(),
-                    };
-                    match store_row(tx, target, "INBOX", record) {
-                        Ok(()) => {
-                            stored.insert(target.account);
-                            refs += 1;
+        let (outcome, touched) = self
+            .write(move |tx| {
+                let received = now();
+                let mut touched = Vec::new();
+                let mut stored: HashSet<u64> = HashSet::new();
+                let mut refs = 0i64;
+                let mut remote_all: Vec<String> = Vec::new();
+                let mut results = Vec::with_capacity(recipients.len());
+                for resolution in &recipients {
+                    let mut ok = !resolution.remote.is_empty();
+                    let mut last_error = None;
+                    for target in &resolution.local {
+                        if stored.contains(&target.account) {
                             ok = true;
+                            continue;
                         }
-                        Err(e) => last_error = Some(e),
+                        let record = MessageRecord {
+                            gid: 0,
+                            blob: blob.clone(),
+                            size,
+                            received,
+                            flags: Vec::new(),
+                            modseq: 0,
+                            message_id: message_id.clone(),
+                        };
+                        match store_row(tx, target.account, "INBOX", record) {
+                            Ok((mailbox, _)) => {
+                                touched.push(MailboxChanged {
+                                    account: target.account,
+                                    mailbox,
+                                });
+                                stored.insert(target.account);
+                                refs += 1;
+                                ok = true;
+                            }
+                            Err(e) => last_error = Some(e),
+                        }
+                    }
+                    for r in &resolution.remote {
+                        if !remote_all.contains(r) {
+                            remote_all.push(r.clone());
+                        }
+                    }
+                    results.push(if ok {
+                        Ok(())
+                    } else {
+                        Err(last_error.unwrap_or_else(|| {
+                            Error::new(ErrorKind::NotFound, "no deliverable target")
+                        }))
+                    });
+                }
+                if !remote_all.is_empty() {
+                    let id = tx.counter(&keys::sequence("queue"))? as u64 + 1;
+                    tx.add(keys::sequence("queue"), 1);
+                    let entry = QueueRecord {
+                        blob: blob.clone(),
+                        from: mail_from.clone(),
+                        recipients: remote_all,
+                        created: received,
+                    };
+                    tx.set(keys::queue(id), encode(&entry)?);
+                    refs += 1;
+                }
+                if refs > 0 {
+                    tx.add(keys::blob_refs(&hash), refs);
+                    if let Some(bytes) = inline {
+                        tx.set(keys::blob_inline(&hash), bytes);
                     }
                 }
-                for r in &resolution.remote {
-                    if !remote_all.contains(r) {
-                        remote_all.push(r.clone());
-                    }
-                }
-                results.push(if ok {
-                    Ok(())
-                } else {
-                    Err(last_error.unwrap_or_else(|| {
-                        Error::new(ErrorKind::NotFound, "no deliverable target")
-                    }))
-                });
-            }
-            if !remote_all.is_empty() {
-                let id = tx.counter(&keys::sequence("queue"))? as u64 + 1;
-                tx.add(keys::sequence("queue"), 1);
-                let entry = QueueRecord {
-                    blob: blob.clone(),
-                    from: mail_from.clone(),
-                    recipients: remote_all,
-                    created: received,
-                };
-                tx.set(keys::queue(id), encode(&entry)?);
-                refs += 1;
-            }
-            if refs > 0 {
-                tx.add(keys::blob_refs(&hash), refs);
-                if let Some(bytes) = inline {
-                    tx.set(keys::blob_inline(&hash), bytes);
-                }
-            }
-            Ok(DeliveryOutcome { results })
-        })
-        .await
+                Ok((DeliveryOutcome { results }, touched))
+            })
+            .await?;
+        self.publish(touched);
+        Ok(outcome)
     }
-}
 
-/// Appends one message row to a mailbox inside a write unit, enforcing account and domain quota.
-fn store_row(
-    tx: &mut Tx<'_>,
-    target: &LocalTarget,
-    mailbox: &str,
-    mut record: MessageRecord,
-) -> Result<()> {
-    let account: AccountRecord = tx_record::<AccountRecord>(tx, &keys::account(&target.address))?
-        .filter(|a: &AccountRecord| a.id == target.account)
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::NotFound,
-                format!("account {} was removed", target.address),
-            )
-        })?;
-    let domain = target
-        .address
-        .rsplit_once('@')
-        .map(|(_, d)| d)
-        .unwrap_or("");
-    let used = tx.counter(&keys::account_usage(account.id))?.max(0) as u64;
-    if !fits(account.quota, used, record.size) {
-        return Err(Error::new(
-            ErrorKind::OverQuota,
-            format!("{} is over quota", target.address),
-        ));
+    /// Hashes a body and, past [`INLINE_MAX`], makes its file durable. For a file, the returned
+    /// guard must be held until the rows referring to it are committed (see `blob_gate`).
+    pub(crate) async fn prepare_body(
+        &self,
+        message: Vec<u8>,
+    ) -> Result<(
+        crate::blob::BlobHash,
+        Option<Vec<u8>>,
+        Option<tokio::sync::OwnedRwLockReadGuard<()>>,
+    )> {
+        let gate = if message.len() > INLINE_MAX {
+            Some(self.blob_gate.clone().read_owned().await)
+        } else {
+            None
+        };
+        let (hash, inline) = self.store_body(message).await?;
+        Ok((hash, inline, gate))
     }
-    if let Some(dom) = tx_record::<DomainRecord>(tx, &keys::domain(domain))? {
-        let dused = tx.counter(&keys::domain_usage(domain))?.max(0) as u64;
-        if !fits(dom.quota, dused, record.size) {
-            return Err(Error::new(
-                ErrorKind::OverQuota,
-                format!("domain {domain} is over quota"),
-            ));
+
+    /// Hashes a body; past [`INLINE_MAX`] writes its file. Small bodies ride in the group
+    /// commit: no file, directory or extra fsync of their own. The caller holds the blob gate
+    /// (shared) for a large body, once for all bodies of one commit: taking it again while the
+    /// purger waits for it would deadlock, the lock being fair.
+    pub(crate) async fn store_body(
+        &self,
+        message: Vec<u8>,
+    ) -> Result<(crate::blob::BlobHash, Option<Vec<u8>>)> {
+        if message.len() <= INLINE_MAX {
+            return Ok((hash_of(&message), Some(message)));
         }
+        let hash = self.blocking(move |blobs| blobs.put(&message)).await?;
+        Ok((hash, None))
     }
-    let mkey = keys::mailbox(account.id, mailbox);
-    let mut mbox: MailboxRecord = tx_record(tx, &mkey)?
-        .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no mailbox {mailbox}")))?;
-    let uid = mbox.uidnext;
-    mbox.uidnext += 1;
-    mbox.highest_modseq += 1;
-    mbox.messages += 1;
-    mbox.size += record.size;
-    record.modseq = mbox.highest_modseq;
-    record.gid = tx.counter(&keys::sequence("message"))? as u64 + 1;
-    tx.add(keys::sequence("message"), 1);
-    tx.set(keys::message(account.id, mbox.id, uid), encode(&record)?);
-    tx.set(
-        keys::modseq(account.id, mbox.id, record.modseq),
-        uid.to_be_bytes().to_vec(),
-    );
-    tx.add(keys::account_usage(account.id), record.size as i64);
-    tx.add(keys::account_messages_count(account.id), 1);
-    tx.add(keys::domain_usage(domain), record.size as i64);
-    tx.set(mkey, encode(&mbox)?);
-    Ok(())
 }
 
-/// Whether `size` more bytes fit a quota (0 = unlimited). A store already at its quota is
-/// full even for a size hint of 0 (RCPT without SIZE=).
-fn fits(quota: u64, used: u64, size: u64) -> bool {
-    quota == 0 || (used < quota && used + size <= quota)
+/// Appends one message row to the mailbox `mailbox` (canonical name) of `account` inside a
+/// write unit, enforcing account and domain quota; takes one blob reference's worth of usage but
+/// not the reference itself (the caller counts those). Returns the mailbox id and the UID.
+pub(crate) fn store_row(
+    tx: &mut Tx<'_>,
+    account: u64,
+    mailbox: &str,
+    record: MessageRecord,
+) -> Result<(u32, u32)> {
+    let owner = rows::owner(tx, account)?;
+    rows::check_quota(tx, &owner, record.size)?;
+    let mut mbox = rows::mailbox_named(tx, account, mailbox)?;
+    let size = record.size as i64;
+    let (uid, _) = rows::insert(tx, account, &mut mbox, record)?;
+    rows::charge(tx, account, &owner.domain, size, 1);
+    tx.set(keys::mailbox(account, mailbox), encode(&mbox)?);
+    Ok((mbox.id, uid))
 }
 
 fn has_room(
@@ -371,7 +363,7 @@ fn candidates(address: &str) -> Vec<String> {
 }
 
 /// The Message-ID header of a message, for listings and duplicate checks.
-fn header_message_id(message: &[u8]) -> Option<String> {
+pub(crate) fn header_message_id(message: &[u8]) -> Option<String> {
     let parsed = mail_parser::MessageParser::new()
         .with_minimal_headers()
         .parse_headers(message)?;

@@ -110,8 +110,8 @@ impl MailStore {
         self.blocking(move |blobs| blobs.get(&hash)).await
     }
 
-    /// Deletes every row of a removed account in bounded batches, then the blobs nothing refers
-    /// to any more.
+    /// Deletes every row of a removed account in bounded batches, handing each body reference
+    /// to the purge queue, then every other key of the account.
     pub(crate) async fn purge_account_rows(&self, account: u64, domain: &str) -> Result<()> {
         loop {
             let page = self
@@ -122,55 +122,42 @@ impl MailStore {
             }
             let rows = page.entries;
             let domain_key = keys::domain_usage(domain);
-            let orphans = self
-                .write(move |tx| {
-                    let mut freed: u64 = 0;
-                    let mut touched: Vec<BlobHash> = Vec::new();
-                    for (k, v) in &rows {
-                        let record: MessageRecord = decode(v)?;
-                        let hash = blob_hash(&record)?;
-                        tx.add(keys::blob_refs(&hash), -1);
-                        touched.push(hash);
+            self.write(move |tx| {
+                let mut freed: u64 = 0;
+                for (k, _) in rows {
+                    // Read inside the unit: the purger may have swept the row meanwhile.
+                    let Some(v) = tx.get(&k)? else {
+                        continue;
+                    };
+                    let record: MessageRecord = decode(&v)?;
+                    let (_, mailbox, _) = keys::message_parts(&k)
+                        .ok_or_else(|| Error::new(ErrorKind::Internal, "malformed message key"))?;
+                    // A dropped mailbox's usage was freed when it was deleted.
+                    if tx.get(&keys::dropped_mailbox(account, mailbox))?.is_none() {
                         freed += record.size;
-                        tx.clear(k.clone());
                     }
-                    tx.add(domain_key, -(freed as i64));
-                    let mut unreferenced = Vec::new();
-                    for hash in touched {
-                        if tx.counter(&keys::blob_refs(&hash))? <= 0 {
-                            tx.clear(keys::blob_refs(&hash));
-                            tx.clear(keys::blob_inline(&hash));
-                            unreferenced.push(hash);
-                        }
-                    }
-                    Ok(unreferenced)
-                })
-                .await?;
-            // Re-check after the commit: a delivery of identical bytes may have referenced the
-            // blob again in between.
-            let view_refs: Vec<BlobHash> = {
-                let view = self.read()?;
-                orphans
-                    .into_iter()
-                    .filter(|h| matches!(view.get(&keys::blob_refs(h)), Ok(None)))
-                    .collect()
-            };
-            self.blocking(move |blobs| {
-                for hash in view_refs {
-                    blobs.remove(&hash)?;
+                    super::rows::enqueue_purge(tx, &blob_hash(&record)?)?;
+                    tx.clear(k);
                 }
+                tx.add(domain_key, -(freed as i64));
                 Ok(())
             })
             .await?;
         }
         self.write(move |tx| {
             tx.clear_range(keys::mailboxes(account));
+            tx.clear_range(keys::mailboxes_by_id(account));
+            tx.clear_range(keys::subscriptions(account));
+            tx.clear_range(keys::account_dropped_mailboxes(account));
             tx.clear_range(keys::account_modseqs(account));
+            tx.clear_range(keys::account_tombstones(account));
             tx.clear(keys::account_usage(account));
             tx.clear(keys::account_messages_count(account));
             Ok(())
         })
-        .await
+        .await?;
+        self.purge_wake.notify_one();
+        Ok(())
     }
 }
 

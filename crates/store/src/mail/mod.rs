@@ -4,17 +4,31 @@
 //! agree on what an account and a mailbox hold. Reads use a snapshot; writes go through the
 //! group-commit writer and return only once durable.
 
+mod changes;
 mod check;
 mod delivery;
+pub mod flags;
+mod folders;
 mod mailbox;
+mod messages;
+mod migrations;
+pub mod names;
+mod purge;
+mod rows;
 mod tenancy;
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use tokio::sync::{Notify, RwLock, broadcast};
+
+pub use changes::{Changes, MailboxChanged};
 pub use delivery::{Delivery, DeliveryOutcome, LocalTarget, Resolution, Resolved};
+pub use flags::FlagMode;
+pub use folders::{MailboxStatus, MailboxView, QuotaInfo};
 pub use mailbox::{MailboxInfo, MessageInfo};
+pub use messages::{CopyOutcome, FlagOutcome, MessageMeta};
 pub use tenancy::{AccountInfo, DomainInfo};
 
 use crate::backend::{Backend, KeyRange, ReadView};
@@ -27,21 +41,56 @@ use crate::records::decode;
 
 /// The on-disk format this build writes. Bump it and add a step to `MIGRATIONS` when a change
 /// needs existing data rewritten.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Steps that upgrade the format from version `i + 1` to `i + 2`, run in order inside one commit
-/// each. Empty while only version 1 exists.
-const MIGRATIONS: &[fn(&mut Tx<'_>) -> Result<()>] = &[];
+/// each.
+const MIGRATIONS: &[fn(&mut Tx<'_>) -> Result<()>] = &[migrations::v1_subscriptions_and_ids];
+
+/// Room on the change bus; a subscriber further behind gets `Lagged` and resyncs by `changes()`.
+const CHANGE_BUS: usize = 1024;
 
 /// Scan page size for internal full scans.
 const PAGE: usize = 1000;
 
 /// The mail store.
+///
+/// Cheap to clone; every clone shares the writer, the change bus and the background purger,
+/// which stops once the last clone is dropped.
 #[derive(Clone)]
 pub struct MailStore {
     backend: Arc<dyn Backend>,
-    committer: Committer,
+    committer: Arc<Committer>,
     blobs: Arc<BlobStore>,
+    bus: broadcast::Sender<MailboxChanged>,
+    purge_wake: Arc<Notify>,
+    /// Held shared from writing a blob file to committing the rows that refer to it, and
+    /// exclusively by the purger from its last reference check to deleting the file, so a file
+    /// is never removed under a delivery of the same bytes.
+    blob_gate: Arc<RwLock<()>>,
+}
+
+/// A handle that does not keep the store open: the purger's.
+struct WeakStore {
+    backend: Weak<dyn Backend>,
+    committer: Weak<Committer>,
+    blobs: Weak<BlobStore>,
+    bus: broadcast::Sender<MailboxChanged>,
+    purge_wake: Arc<Notify>,
+    blob_gate: Arc<RwLock<()>>,
+}
+
+impl WeakStore {
+    fn upgrade(&self) -> Option<MailStore> {
+        Some(MailStore {
+            backend: self.backend.upgrade()?,
+            committer: self.committer.upgrade()?,
+            blobs: self.blobs.upgrade()?,
+            bus: self.bus.clone(),
+            purge_wake: self.purge_wake.clone(),
+            blob_gate: self.blob_gate.clone(),
+        })
+    }
 }
 
 impl MailStore {
@@ -58,16 +107,33 @@ impl MailStore {
         Self::with_backend(backend, blobs).await
     }
 
-    /// Opens a store over any backend and blob store.
+    /// Opens a store over any backend and blob store, migrates it, and starts the background
+    /// purger on the current tokio runtime.
     pub async fn with_backend(backend: Arc<dyn Backend>, blobs: BlobStore) -> Result<Self> {
-        let committer = Committer::start(backend.clone())?;
+        let committer = Arc::new(Committer::start(backend.clone())?);
+        let (bus, _) = broadcast::channel(CHANGE_BUS);
         let store = Self {
             backend,
             committer,
             blobs: Arc::new(blobs),
+            bus,
+            purge_wake: Arc::new(Notify::new()),
+            blob_gate: Arc::new(RwLock::new(())),
         };
         store.migrate().await?;
+        purge::spawn(store.downgrade());
         Ok(store)
+    }
+
+    fn downgrade(&self) -> WeakStore {
+        WeakStore {
+            backend: Arc::downgrade(&self.backend),
+            committer: Arc::downgrade(&self.committer),
+            blobs: Arc::downgrade(&self.blobs),
+            bus: self.bus.clone(),
+            purge_wake: self.purge_wake.clone(),
+            blob_gate: self.blob_gate.clone(),
+        }
     }
 
     async fn migrate(&self) -> Result<()> {
@@ -157,6 +223,18 @@ pub(crate) fn scan_all(view: &dyn ReadView, range: &KeyRange) -> Result<Vec<(Vec
     let mut next = Some(range.clone());
     while let Some(r) = next {
         let page = view.scan(&r, PAGE)?;
+        next = page.resume(&r);
+        out.extend(page.entries);
+    }
+    Ok(out)
+}
+
+/// Every entry of `range` as a write unit sees it before its own writes, page by page.
+pub(crate) fn tx_scan_all(tx: &Tx<'_>, range: &KeyRange) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut out = Vec::new();
+    let mut next = Some(range.clone());
+    while let Some(r) = next {
+        let page = tx.scan(&r, PAGE)?;
         next = page.resume(&r);
         out.extend(page.entries);
     }

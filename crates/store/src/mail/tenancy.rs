@@ -11,7 +11,7 @@ use super::{MailStore, get_record, now, scan_all, tx_record};
 use crate::backend::decode_counter;
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys;
-use crate::records::{AccountRecord, AliasRecord, DomainRecord, MailboxRecord, encode};
+use crate::records::{AccountRecord, AliasRecord, DomainRecord, encode};
 
 /// A domain as shown to administrators.
 #[derive(Debug, Clone)]
@@ -242,18 +242,8 @@ impl MailStore {
                 next_mailbox: 1,
             };
             for (name, special) in DEFAULT_MAILBOXES {
-                let mailbox = MailboxRecord {
-                    id: record.next_mailbox,
-                    uidvalidity: (now() as u32).max(1),
-                    uidnext: 1,
-                    highest_modseq: 1,
-                    special_use: special.map(str::to_string),
-                    subscribed: true,
-                    messages: 0,
-                    size: 0,
-                };
-                record.next_mailbox += 1;
-                tx.set(keys::mailbox(id, name), encode(&mailbox)?);
+                super::rows::create(tx, &mut record, name, special.map(str::to_string))?;
+                tx.set(keys::subscription(id, name), Vec::new());
             }
             tx.set(keys::account(&addr), encode(&record)?);
             tx.set(keys::account_by_id(id), addr.as_bytes().to_vec());
@@ -349,7 +339,7 @@ impl MailStore {
     }
 
     /// Removes an account and all its mail. Messages go in bounded batches; the blobs they were
-    /// the last reference to are deleted after the rows.
+    /// the last reference to are deleted after the rows, by draining the purge queue.
     pub async fn remove_account(&self, address: &str) -> Result<()> {
         let info = self.account(address)?;
         let id = info.record.id;
@@ -364,7 +354,9 @@ impl MailStore {
         })
         .await?;
         self.purge_account_rows(id, split_domain(&info.address).0)
-            .await
+            .await?;
+        // An administrator removing an account expects its bodies gone when this returns.
+        self.purge_now().await
     }
 
     /// Adds or replaces an alias. `address` may be `@domain` for the domain's catch-all.
