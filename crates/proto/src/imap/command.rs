@@ -30,7 +30,10 @@ impl Tag {
 }
 
 /// One parsed command.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Not `PartialEq`: LOGIN and AUTHENTICATE carry [`Secret`]s, which deliberately cannot be
+/// compared with `==`.
+#[derive(Debug, Clone)]
 pub struct Command {
     /// The client's tag.
     pub tag: Tag,
@@ -87,7 +90,9 @@ pub struct DateTime {
 }
 
 /// Every command of IMAP4rev2/rev1 and the extensions Yubin implements.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Not `PartialEq`, like [`Command`].
+#[derive(Debug, Clone)]
 pub enum CommandBody {
     // --- any state (RFC 9051 §6.1) ---
     /// `CAPABILITY`

@@ -22,4 +22,3 @@ pub enum SectionText {
     /// `MIME` (only with a part number)
     Mime,
 }
-
