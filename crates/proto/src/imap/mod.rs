@@ -16,7 +16,9 @@ pub mod command;
 pub mod framer;
 mod marker;
 pub mod parse;
+pub mod response;
 pub mod section;
+pub mod utf7;
 
 pub use command::{Command, CommandBody, Tag};
 pub use parse::{ParseError, parse_command};
