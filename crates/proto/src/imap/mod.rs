@@ -12,5 +12,13 @@
 //! - The grammar (what a complete command means) lives apart from the framer and only ever
 //!   sees complete, size-capped commands.
 
+pub mod command;
 pub mod framer;
 mod marker;
+pub mod parse;
+pub mod response;
+pub mod section;
+pub mod utf7;
+
+pub use command::{Command, CommandBody, Tag};
+pub use parse::{ParseError, parse_command};
