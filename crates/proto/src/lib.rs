@@ -11,12 +11,15 @@
 //! - [`secret`]: [`Secret<T>`], a wrapper that never prints its contents.
 //! - [`address`]: [`Address`], a validated RFC 5321 mailbox.
 //! - [`imap`]: IMAP command framing (lines joined by literals, LITERAL+/LITERAL-).
+//! - [`mime`]: MIME structure of messages (offsets, envelope, body structure) and the text
+//!   SEARCH, SORT and THREAD read.
 //! - [`smtp`]: SMTP/LMTP line framing, DATA decoding, command parsing and replies.
 
 #![warn(missing_docs)]
 
 pub mod address;
 pub mod imap;
+pub mod mime;
 pub mod secret;
 pub mod smtp;
 
