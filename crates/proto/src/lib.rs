@@ -11,6 +11,8 @@
 //! - [`secret`]: [`Secret<T>`], a wrapper that never prints its contents.
 //! - [`address`]: [`Address`], a validated RFC 5321 mailbox.
 //! - [`imap`]: IMAP command framing (lines joined by literals, LITERAL+/LITERAL-).
+//! - [`mime`]: MIME structure of messages (offsets, envelope, body structure) and the text
+//!   SEARCH, SORT and THREAD read.
 //! - [`sasl`]: SASL PLAIN decoding.
 //! - [`smtp`]: SMTP/LMTP line framing, DATA decoding, command parsing and replies.
 
@@ -18,6 +20,7 @@
 
 pub mod address;
 pub mod imap;
+pub mod mime;
 pub mod sasl;
 pub mod secret;
 pub mod smtp;

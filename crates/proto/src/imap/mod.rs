@@ -12,7 +12,10 @@
 //! - The grammar (what a complete command means) lives apart from the framer and only ever
 //!   sees complete, size-capped commands.
 
+pub mod bodystructure;
 pub mod command;
+pub mod envelope;
+pub mod fetch_body;
 pub mod framer;
 mod marker;
 pub mod parse;

@@ -8,6 +8,7 @@ pub struct Section {
     /// Which piece of that part; `None` is the part itself (for an empty `part`, the whole message).
     pub text: Option<SectionText>,
 }
+
 /// The text part of a section specifier.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SectionText {
