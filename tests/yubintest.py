@@ -7,6 +7,7 @@ with a fresh data directory, talks to it over real sockets and runs
 
 from __future__ import annotations
 
+import imaplib
 import os
 import queue
 import re
@@ -114,6 +115,8 @@ class Server:
             "server": {"hostname": HOSTNAME, "data_dir": self.data},
             "smtp": {"listen": [f"{HOST}:0"]},
             "lmtp": {"listen": [f"{HOST}:0"]},
+            "imap": {"listen": [f"{HOST}:0"], "listen_tls": [f"{HOST}:0"],
+                     "auth_failure_delay_ms": 50},
         }
         self.config = merge_config(base, config)
         with open(self.config_path, "w") as f:
@@ -176,7 +179,7 @@ class Server:
                 self.listeners.setdefault(m.group(1), []).append(parse_addr(m.group(2)))
             elif line == "yubin: ready":
                 break
-        for proto in ("smtp", "lmtp"):
+        for proto in ("smtp", "lmtp", "imap", "imaps"):
             assert proto in self.listeners, (
                 f"no 'yubin: listening {proto} ...' line before ready; stdout={self._stdout}"
             )
@@ -241,6 +244,14 @@ class Server:
     def lmtp_port(self) -> int:
         return self.listeners["lmtp"][0][1]
 
+    @property
+    def imap_port(self) -> int:
+        return self.listeners["imap"][0][1]
+
+    @property
+    def imaps_port(self) -> int:
+        return self.listeners["imaps"][0][1]
+
     # ---- admin CLI -------------------------------------------------------
 
     def admin(self, *args, check: bool = True, binary: bool = False, timeout: float = 60):
@@ -269,6 +280,22 @@ class Server:
         s._host = HOST
         s.greeting = s.connect(HOST, self.lmtp_port)
         return s
+
+    def imap(self, user: str | None = ALICE, password: str = PASSWORD, *, tls: bool = False,
+             timeout: float = IO_TIMEOUT) -> imaplib.IMAP4:
+        """An imaplib client, logged in as `user` unless it is None.
+
+        tls=True connects to the implicit-TLS port (certificate not verified: it is the
+        self-signed one generated on first start)."""
+        if tls:
+            c = imaplib.IMAP4_SSL(HOST, self.imaps_port, ssl_context=unverified_tls_context(),
+                                  timeout=timeout)
+        else:
+            c = imaplib.IMAP4(HOST, self.imap_port, timeout=timeout)
+        if user is not None:
+            typ, _ = c.login(user, password)
+            assert typ == "OK"
+        return c
 
     def raw(self, proto: str = "smtp", timeout: float = IO_TIMEOUT) -> "RawSession":
         port = self.smtp_port if proto == "smtp" else self.lmtp_port
@@ -500,3 +527,58 @@ def port_is_free(host: str, port: int) -> bool:
         return False
     finally:
         s.close()
+
+
+class RawImap:
+    """A bare IMAP connection: send bytes, read response lines (for error paths imaplib hides)."""
+
+    def __init__(self, host: str, port: int, timeout: float = IO_TIMEOUT, tls: bool = False):
+        sock = socket.create_connection((host, port), timeout=timeout)
+        if tls:
+            sock = unverified_tls_context().wrap_socket(sock, server_hostname=host)
+        self.sock = sock
+        self.buf = b""
+        self.greeting = self.line()
+
+    def send(self, data: bytes | str):
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        self.sock.sendall(data)
+
+    def line(self) -> bytes:
+        """One response line without CRLF; b"" when the server closed the connection."""
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                rest, self.buf = self.buf, b""
+                return rest
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\r\n")
+        return line
+
+    def read_until_tagged(self, tag: str) -> list[bytes]:
+        lines = []
+        while True:
+            line = self.line()
+            lines.append(line)
+            if line.startswith(tag.encode() + b" ") or line == b"":
+                return lines
+
+    def cmd(self, tag: str, command: str | bytes) -> list[bytes]:
+        """Send `tag command` and return every line up to and including the tagged one."""
+        if isinstance(command, str):
+            command = command.encode("utf-8")
+        self.send(tag.encode() + b" " + command + b"\r\n")
+        return self.read_until_tagged(tag)
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use yubin_server::imap::ImapConfig;
 use yubin_server::net::tls::TlsConfig;
 use yubin_server::smtp::SmtpConfig;
 
@@ -16,6 +17,8 @@ pub struct Config {
     pub smtp: SmtpConfig,
     /// `[lmtp]`: local delivery from a trusted MTA.
     pub lmtp: SmtpConfig,
+    /// `[imap]`: IMAP4rev2/rev1 for mail clients.
+    pub imap: ImapConfig,
     /// `[tls]`: certificate for STARTTLS.
     pub tls: TlsConfig,
 }
@@ -61,6 +64,10 @@ impl Default for Config {
                 }
                 .into(),
             ]),
+            imap: ImapConfig::with_listen(
+                vec![if root { "0.0.0.0:143" } else { "0.0.0.0:1143" }.into()],
+                vec![if root { "0.0.0.0:993" } else { "0.0.0.0:1993" }.into()],
+            ),
             tls: TlsConfig::default(),
         }
     }
@@ -98,6 +105,16 @@ impl Config {
                 addr.parse::<std::net::SocketAddr>()
                     .map_err(|_| format!("{name}.listen: '{addr}' is not an address:port"))?;
             }
+        }
+        for addr in self.imap.listen.iter().chain(&self.imap.listen_tls) {
+            addr.parse::<std::net::SocketAddr>()
+                .map_err(|_| format!("imap.listen: '{addr}' is not an address:port"))?;
+        }
+        if self.imap.max_line_length < 8192 {
+            return Err("imap.max_line_length must be at least 8192 (RFC 7162 §4)".into());
+        }
+        if self.imap.max_connections == 0 || self.imap.max_auth_failures == 0 {
+            return Err("imap: limits must be at least 1".into());
         }
         if self.tls.cert.is_empty() != self.tls.key.is_empty() {
             return Err("tls.cert and tls.key must be set together".into());
@@ -164,7 +181,7 @@ impl Config {
              shutdown_grace_secs = {}\n\
              # Log filter (tracing syntax, e.g. \"info\" or \"yubin_server=debug\"); RUST_LOG overrides it.\n\
              log = \"{}\"\n\n\
-             {}\n{}\n\
+             {}\n{}\n{}\n\
              [tls]\n\
              # PEM certificate chain for STARTTLS. Empty: a self-signed certificate is generated\n\
              # under DATA_DIR/tls/ on first start.\n\
@@ -185,8 +202,55 @@ impl Config {
                 &d.lmtp,
                 "LMTP (RFC 2033) for a trusted MTA in front (port 24 as root, 2424 otherwise)."
             ),
+            imap_toml(&d.imap, &list),
         )
     }
+}
+
+fn imap_toml(c: &ImapConfig, list: &dyn Fn(&[String]) -> String) -> String {
+    format!(
+        "[imap]\n\
+         # IMAP4rev2/IMAP4rev1 for mail clients.\n\
+         # Addresses for IMAP with STARTTLS (143 as root, 1143 otherwise; [] disables).\n\
+         listen = {}\n\
+         # Addresses for IMAP over implicit TLS (993 as root, 1993 otherwise; [] disables).\n\
+         listen_tls = {}\n\
+         # Allow LOGIN and AUTHENTICATE PLAIN without TLS from any address.\n\
+         allow_plaintext_auth = {}\n\
+         # Count loopback connections (a local webmail or proxy) as secure for plain-text login.\n\
+         loopback_is_secure = {}\n\
+         # Longest command line in bytes (at least 8192); BAD past it.\n\
+         max_line_length = {}\n\
+         # Largest message APPEND accepts, in bytes; advertised as APPENDLIMIT, NO [TOOBIG] past it.\n\
+         max_message_size = {}\n\
+         # Most simultaneous connections; more get * BYE [UNAVAILABLE].\n\
+         max_connections = {}\n\
+         # Seconds a logged-in client may stay silent (RFC 9051 asks for at least 1800).\n\
+         idle_timeout_secs = {}\n\
+         # Seconds a client may take to log in.\n\
+         login_timeout_secs = {}\n\
+         # Milliseconds before a failed login is answered, to slow password guessing.\n\
+         auth_failure_delay_ms = {}\n\
+         # Failed logins per connection before it is closed.\n\
+         max_auth_failures = {}\n\
+         # Commands per second per connection; faster clients are slowed down.\n\
+         max_commands_per_sec = {}\n\
+         # Protocol errors (BAD) per connection before it is closed.\n\
+         max_errors = {}\n",
+        list(&c.listen),
+        list(&c.listen_tls),
+        c.allow_plaintext_auth,
+        c.loopback_is_secure,
+        c.max_line_length,
+        c.max_message_size,
+        c.max_connections,
+        c.idle_timeout_secs,
+        c.login_timeout_secs,
+        c.auth_failure_delay_ms,
+        c.max_auth_failures,
+        c.max_commands_per_sec,
+        c.max_errors,
+    )
 }
 
 fn system_hostname() -> String {

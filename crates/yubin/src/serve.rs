@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
+use yubin_server::imap;
 use yubin_server::net::{self, tls};
 use yubin_server::smtp::{Mode, Service, SmtpConfig};
 use yubin_store::MailStore;
@@ -35,6 +36,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     ] {
         start_listeners(name, mode, smtp, &config, &store, &tls, &shutdown).await?;
     }
+    start_imap(&config, &store, &tls, &shutdown).await?;
     admin::socket::listen(&data, store.clone(), shutdown.clone())?;
     say("yubin: ready");
 
@@ -79,6 +81,34 @@ async fn start_listeners(
         net::spawn_accept_loop(listener, shutdown.clone(), move |stream, peer, shutdown| {
             service.clone().handle(stream, peer, shutdown)
         });
+    }
+    Ok(())
+}
+
+async fn start_imap(
+    config: &Config,
+    store: &MailStore,
+    tls: &tokio_rustls::TlsAcceptor,
+    shutdown: &net::Shutdown,
+) -> Result<(), String> {
+    let service = imap::Service::new(
+        config.imap.clone(),
+        config.server.hostname.clone(),
+        store.clone(),
+        Some(tls.clone()),
+    );
+    for (name, addrs, implicit) in [
+        ("imap", &config.imap.listen, false),
+        ("imaps", &config.imap.listen_tls, true),
+    ] {
+        for listener in net::bind_all(addrs).await? {
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            say(&format!("yubin: listening {name} {addr}"));
+            let service = service.clone();
+            net::spawn_accept_loop(listener, shutdown.clone(), move |stream, peer, shutdown| {
+                service.clone().handle(stream, peer, shutdown, implicit)
+            });
+        }
     }
     Ok(())
 }

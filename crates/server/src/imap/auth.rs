@@ -1,0 +1,118 @@
+//! LOGIN and AUTHENTICATE PLAIN (RFC 9051 §6.2.2-3, RFC 4959 SASL-IR).
+//!
+//! Failed attempts wait `auth_failure_delay_ms` before the NO, so guessing passwords over one
+//! connection is slow, and the connection closes after `max_auth_failures`. Unknown user, wrong
+//! password and disabled account give the same answer.
+
+use std::time::Duration;
+
+use yubin_proto::Secret;
+use yubin_proto::sasl::{decode_response, parse_plain};
+
+use super::errors::Failure;
+use super::session::{Done, Outcome, Session, Stream};
+use super::state::{Login, State};
+
+impl Session {
+    pub(crate) async fn login(&mut self, username: &[u8], password: Secret<Vec<u8>>) -> Outcome {
+        if !self.plaintext_ok() {
+            return Err(Failure::no(
+                Some("PRIVACYREQUIRED"),
+                "Use STARTTLS or port 993 before logging in",
+            ));
+        }
+        let user = String::from_utf8_lossy(username).into_owned();
+        let password = String::from_utf8_lossy(password.expose()).into_owned();
+        self.check_credentials(user, Secret::new(password)).await
+    }
+
+    pub(crate) async fn authenticate(
+        &mut self,
+        tag: &str,
+        mechanism: &str,
+        initial: Option<Secret<Vec<u8>>>,
+        stream: &mut Stream,
+    ) -> Outcome {
+        if mechanism != "PLAIN" {
+            return Err(Failure::no(
+                Some("CANNOT"),
+                format!("Unsupported authentication mechanism {mechanism}"),
+            ));
+        }
+        if !self.plaintext_ok() {
+            return Err(Failure::no(
+                Some("PRIVACYREQUIRED"),
+                "Use STARTTLS or port 993 before authenticating",
+            ));
+        }
+        let response = match initial {
+            Some(text) => text.into_inner(),
+            None => {
+                self.out.extend_from_slice(b"+ \r\n");
+                match self.read_line(stream).await {
+                    Some(Ok(line)) => line,
+                    Some(Err(())) => return Err(Failure::bad("Response line too long")),
+                    None => {
+                        tracing::debug!(%tag, "connection ended during AUTHENTICATE");
+                        return Err(Failure::bad("Authentication aborted"));
+                    }
+                }
+            }
+        };
+        // RFC 9051 §6.2.2: "*" cancels the exchange.
+        if response.trim_ascii() == b"*" {
+            return Err(Failure::bad("Authentication cancelled"));
+        }
+        let Ok(decoded) = decode_response(&response) else {
+            return Err(Failure::bad("Invalid base64 in the SASL response"));
+        };
+        let Ok(creds) = parse_plain(decoded.expose()) else {
+            return self.fail_auth().await;
+        };
+        if !creds.authzid.is_empty() && !creds.authzid.eq_ignore_ascii_case(&creds.authcid) {
+            return self.fail_auth().await;
+        }
+        self.check_credentials(creds.authcid, creds.password).await
+    }
+
+    async fn check_credentials(&mut self, user: String, password: Secret<String>) -> Outcome {
+        let store = self.service.store.clone();
+        // Argon2 takes tens of milliseconds of CPU: keep it off the async workers.
+        let verified =
+            tokio::task::spawn_blocking(move || store.verify_password(&user, password.expose()))
+                .await;
+        match verified {
+            Ok(Ok(Some(info))) => {
+                tracing::info!(peer = %self.peer, account = %info.address, "IMAP login");
+                self.state = State::Authenticated(Login {
+                    account: info.record.id,
+                    address: info.address,
+                });
+                Ok(Done::with_code(
+                    format!("CAPABILITY {}", self.capabilities()),
+                    "Logged in",
+                ))
+            }
+            Ok(Ok(None)) => self.fail_auth().await,
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(Failure::no(Some("SERVERBUG"), "Authentication failed")),
+        }
+    }
+
+    async fn fail_auth(&mut self) -> Outcome {
+        self.auth_failures += 1;
+        tracing::info!(peer = %self.peer, failures = self.auth_failures, "IMAP login failed");
+        tokio::time::sleep(Duration::from_millis(
+            self.service.config.auth_failure_delay_ms,
+        ))
+        .await;
+        if self.auth_failures >= self.service.config.max_auth_failures {
+            self.out
+                .extend_from_slice(b"* BYE Too many failed logins\r\n");
+        }
+        Err(Failure::no(
+            Some("AUTHENTICATIONFAILED"),
+            "Invalid credentials",
+        ))
+    }
+}

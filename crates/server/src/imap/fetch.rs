@@ -1,0 +1,420 @@
+//! FETCH and UID FETCH (RFC 9051 §6.4.5, RFC 3516 BINARY, RFC 7162 CHANGEDSINCE/VANISHED).
+//!
+//! Metadata items (FLAGS, UID, INTERNALDATE, RFC822.SIZE, MODSEQ) come from the session's view;
+//! ENVELOPE and BODYSTRUCTURE from the message's cached MIME structure; body sections need the
+//! message bytes, which are read only when an item asks for them. Fetching a body section
+//! without `.PEEK` sets \Seen (in a read-write mailbox), and the new FLAGS are reported in the
+//! same FETCH response.
+
+use yubin_proto::imap::bodystructure::body_structure;
+use yubin_proto::imap::command::{FetchAttr, Section, SectionText, SequenceSet};
+use yubin_proto::imap::envelope::envelope;
+use yubin_proto::imap::fetch_body::{BinaryError, binary_section, section_bytes};
+use yubin_proto::imap::response::{date_time, write_sequence_set};
+use yubin_proto::mime::MessageStructure;
+use yubin_store::{FlagMode, MessageMeta};
+
+use super::errors::Failure;
+use super::selected::write_flags;
+use super::session::{Done, Outcome, Session};
+
+/// What a FETCH needs per message beyond the metadata.
+struct Needs {
+    structure: bool,
+    bytes: bool,
+    sets_seen: bool,
+}
+
+fn needs(items: &[FetchAttr]) -> Needs {
+    let mut n = Needs {
+        structure: false,
+        bytes: false,
+        sets_seen: false,
+    };
+    for item in items {
+        match item {
+            FetchAttr::Envelope | FetchAttr::Body | FetchAttr::BodyStructure => {
+                n.structure = true;
+            }
+            FetchAttr::Rfc822 | FetchAttr::Rfc822Text => {
+                n.bytes = true;
+                n.structure = true;
+                n.sets_seen = true;
+            }
+            FetchAttr::Rfc822Header => {
+                n.bytes = true;
+                n.structure = true;
+            }
+            FetchAttr::BodySection { peek, .. } | FetchAttr::Binary { peek, .. } => {
+                n.bytes = true;
+                n.structure = true;
+                n.sets_seen |= !peek;
+            }
+            FetchAttr::BinarySize { .. } => {
+                n.bytes = true;
+                n.structure = true;
+            }
+            _ => {}
+        }
+    }
+    n
+}
+
+/// `BODY[1.2.HEADER.FIELDS (FROM TO)]` as the response labels it.
+fn section_label(section: &Section) -> String {
+    let mut s = section
+        .part
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(".");
+    let text = match &section.text {
+        None => None,
+        Some(SectionText::Header) => Some("HEADER".to_string()),
+        Some(SectionText::Text) => Some("TEXT".to_string()),
+        Some(SectionText::Mime) => Some("MIME".to_string()),
+        Some(SectionText::HeaderFields(f)) => Some(format!("HEADER.FIELDS ({})", f.join(" "))),
+        Some(SectionText::HeaderFieldsNot(f)) => {
+            Some(format!("HEADER.FIELDS.NOT ({})", f.join(" ")))
+        }
+    };
+    if let Some(t) = text {
+        if !s.is_empty() {
+            s.push('.');
+        }
+        s.push_str(&t);
+    }
+    s
+}
+
+/// Writes `data` as a literal (literal8 when it holds NUL, RFC 3516 §4.2).
+fn literal(out: &mut Vec<u8>, data: &[u8], binary: bool) {
+    if binary && data.contains(&0) {
+        out.push(b'~');
+    }
+    out.extend_from_slice(format!("{{{}}}\r\n", data.len()).as_bytes());
+    out.extend_from_slice(data);
+}
+
+/// The `<offset.count>` slice of `data`; the label carries only the offset.
+fn partial(data: &[u8], partial: Option<(u32, u32)>) -> &[u8] {
+    match partial {
+        None => data,
+        Some((offset, count)) => {
+            let start = (offset as usize).min(data.len());
+            let end = start.saturating_add(count as usize).min(data.len());
+            &data[start..end]
+        }
+    }
+}
+
+fn partial_label(p: Option<(u32, u32)>) -> String {
+    p.map(|(o, _)| format!("<{o}>")).unwrap_or_default()
+}
+
+impl Session {
+    pub(crate) async fn fetch(
+        &mut self,
+        uid: bool,
+        set: &SequenceSet,
+        items: &[FetchAttr],
+        changed_since: Option<u64>,
+        vanished: bool,
+    ) -> Outcome {
+        let account = self
+            .state
+            .login()
+            .map(|l| l.account)
+            .ok_or_else(|| Failure::bad("Not authenticated"))?;
+        if changed_since.is_some() {
+            self.enabled.condstore = true;
+        }
+        if vanished && (!uid || changed_since.is_none() || !self.enabled.qresync) {
+            return Err(Failure::bad(
+                "VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC",
+            ));
+        }
+        let condstore = self.enabled.condstore;
+        let rev2 = self.enabled.rev2;
+        let store = self.service.store.clone();
+        let Some(sel) = self.state.selected_mut() else {
+            return Err(Failure::bad("No mailbox selected"));
+        };
+        if !uid && !sel.seq_in_range(set) {
+            return Err(Failure::bad("Invalid message sequence number"));
+        }
+        let need = needs(items);
+        let mut indices = sel.resolve(set, uid);
+        if let Some(since) = changed_since {
+            indices.retain(|&i| sel.messages[i].modseq > since);
+        }
+        let mut out = Vec::new();
+        if vanished && let Some(since) = changed_since {
+            let changes = store.changes(account, sel.id, since)?;
+            let wanted: Vec<u32> = match set {
+                SequenceSet::Ranges(_) => {
+                    let all = sel.resolve(set, true);
+                    let lo = all.first().map(|&i| sel.messages[i].uid).unwrap_or(1);
+                    let _ = lo;
+                    let mut v: Vec<u32> = changes.vanished.clone();
+                    v.retain(|u| uid_in_set(set, *u, sel.max_uid().max(sel.uidnext)));
+                    v
+                }
+                SequenceSet::Saved => Vec::new(),
+            };
+            if !wanted.is_empty() {
+                let mut w = wanted;
+                w.sort_unstable();
+                out.extend_from_slice(b"* VANISHED (EARLIER) ");
+                write_sequence_set(&mut out, &w);
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        // Implicit \Seen first, so the FETCH responses carry the new flags.
+        let mark_seen = need.sets_seen && !sel.read_only;
+        if mark_seen {
+            let unseen: Vec<u32> = indices
+                .iter()
+                .map(|&i| &sel.messages[i])
+                .filter(|m| !m.flags.iter().any(|f| f == "\\Seen"))
+                .map(|m| m.uid)
+                .collect();
+            if !unseen.is_empty() {
+                let changed = store
+                    .store_flags(
+                        account,
+                        sel.id,
+                        &unseen,
+                        FlagMode::Add,
+                        &["\\Seen".to_string()],
+                        None,
+                    )
+                    .await?;
+                for meta in changed.changed {
+                    if let Some(i) = sel.index_of(meta.uid) {
+                        sel.messages[i].flags = meta.flags;
+                        sel.messages[i].modseq = meta.modseq;
+                    }
+                }
+            }
+        }
+        let mut failed = false;
+        for &i in &indices {
+            let meta: MessageMeta = sel.messages[i].clone();
+            if sel.pending_expunge.contains(&meta.uid) {
+                continue;
+            }
+            let bytes = if need.bytes || need.structure {
+                match store.message_bytes(&meta.blob).await {
+                    Ok(b) => Some(b),
+                    Err(e) => {
+                        tracing::warn!(uid = meta.uid, error = %e, "message body unreadable");
+                        failed = true;
+                        continue;
+                    }
+                }
+            } else {
+                None
+            };
+            let structure = match (&bytes, need.structure) {
+                (Some(b), true) => Some(MessageStructure::analyze(b)),
+                _ => None,
+            };
+            let recent = !rev2 && sel.recent.contains(&meta.uid);
+            out.extend_from_slice(format!("* {} FETCH (", i + 1).as_bytes());
+            let mut first = true;
+            let mut sep = |out: &mut Vec<u8>| {
+                if !first {
+                    out.push(b' ');
+                }
+                first = false;
+            };
+            let mut wrote_uid = false;
+            let mut wrote_flags = false;
+            let mut wrote_modseq = false;
+            if uid {
+                sep(&mut out);
+                out.extend_from_slice(format!("UID {}", meta.uid).as_bytes());
+                wrote_uid = true;
+            }
+            for item in items {
+                match item {
+                    FetchAttr::Uid => {
+                        if !wrote_uid {
+                            sep(&mut out);
+                            out.extend_from_slice(format!("UID {}", meta.uid).as_bytes());
+                            wrote_uid = true;
+                        }
+                    }
+                    FetchAttr::Flags => {
+                        if !wrote_flags {
+                            sep(&mut out);
+                            out.extend_from_slice(b"FLAGS ");
+                            write_flags(&mut out, &meta.flags, recent);
+                            wrote_flags = true;
+                        }
+                    }
+                    FetchAttr::ModSeq => {
+                        if !wrote_modseq {
+                            sep(&mut out);
+                            out.extend_from_slice(format!("MODSEQ ({})", meta.modseq).as_bytes());
+                            wrote_modseq = true;
+                        }
+                    }
+                    FetchAttr::InternalDate => {
+                        sep(&mut out);
+                        out.extend_from_slice(b"INTERNALDATE ");
+                        date_time(&mut out, meta.received, 0);
+                    }
+                    FetchAttr::Rfc822Size => {
+                        sep(&mut out);
+                        out.extend_from_slice(format!("RFC822.SIZE {}", meta.size).as_bytes());
+                    }
+                    FetchAttr::Envelope => {
+                        if let Some(s) = &structure {
+                            sep(&mut out);
+                            out.extend_from_slice(b"ENVELOPE ");
+                            envelope(s, &mut out);
+                        }
+                    }
+                    FetchAttr::Body | FetchAttr::BodyStructure => {
+                        if let Some(s) = &structure {
+                            let ext = matches!(item, FetchAttr::BodyStructure);
+                            sep(&mut out);
+                            out.extend_from_slice(if ext { b"BODYSTRUCTURE " } else { b"BODY " });
+                            body_structure(s, ext, &mut out);
+                        }
+                    }
+                    FetchAttr::Rfc822 | FetchAttr::Rfc822Header | FetchAttr::Rfc822Text => {
+                        if let (Some(b), Some(s)) = (&bytes, &structure) {
+                            let (label, text) = match item {
+                                FetchAttr::Rfc822 => ("RFC822", None),
+                                FetchAttr::Rfc822Header => {
+                                    ("RFC822.HEADER", Some(SectionText::Header))
+                                }
+                                _ => ("RFC822.TEXT", Some(SectionText::Text)),
+                            };
+                            let section = Section {
+                                part: Vec::new(),
+                                text,
+                            };
+                            let data = section_bytes(b, s, &section).unwrap_or_default();
+                            sep(&mut out);
+                            out.extend_from_slice(label.as_bytes());
+                            out.push(b' ');
+                            literal(&mut out, &data, false);
+                        }
+                    }
+                    FetchAttr::BodySection {
+                        section,
+                        partial: p,
+                        ..
+                    } => {
+                        if let (Some(b), Some(s)) = (&bytes, &structure) {
+                            let data = section_bytes(b, s, section).unwrap_or_default();
+                            sep(&mut out);
+                            out.extend_from_slice(
+                                format!("BODY[{}]{} ", section_label(section), partial_label(*p))
+                                    .as_bytes(),
+                            );
+                            literal(&mut out, partial(&data, *p), false);
+                        }
+                    }
+                    FetchAttr::Binary {
+                        part, partial: p, ..
+                    } => {
+                        if let (Some(b), Some(s)) = (&bytes, &structure) {
+                            match binary_section(b, s, part) {
+                                Ok(data) => {
+                                    sep(&mut out);
+                                    out.extend_from_slice(
+                                        format!("BINARY[{}]{} ", join(part), partial_label(*p))
+                                            .as_bytes(),
+                                    );
+                                    literal(&mut out, partial(&data, *p), true);
+                                }
+                                Err(BinaryError::NoSuchPart) => {
+                                    sep(&mut out);
+                                    out.extend_from_slice(
+                                        format!("BINARY[{}] NIL", join(part)).as_bytes(),
+                                    );
+                                }
+                                Err(_) => {
+                                    return Err(Failure::no(
+                                        Some("UNKNOWN-CTE"),
+                                        "Unknown Content-Transfer-Encoding",
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                    FetchAttr::BinarySize { part } => {
+                        if let (Some(b), Some(s)) = (&bytes, &structure) {
+                            match binary_section(b, s, part) {
+                                Ok(data) => {
+                                    sep(&mut out);
+                                    out.extend_from_slice(
+                                        format!("BINARY.SIZE[{}] {}", join(part), data.len())
+                                            .as_bytes(),
+                                    );
+                                }
+                                Err(_) => {
+                                    return Err(Failure::no(
+                                        Some("UNKNOWN-CTE"),
+                                        "Unknown Content-Transfer-Encoding",
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            // \Seen just set implicitly is reported even if FLAGS was not asked for.
+            if mark_seen && !wrote_flags {
+                sep(&mut out);
+                out.extend_from_slice(b"FLAGS ");
+                write_flags(&mut out, &meta.flags, recent);
+            }
+            if condstore && !wrote_modseq && (changed_since.is_some() || mark_seen) {
+                sep(&mut out);
+                out.extend_from_slice(format!("MODSEQ ({})", meta.modseq).as_bytes());
+            }
+            out.extend_from_slice(b")\r\n");
+            if out.len() > 256 * 1024 {
+                self.out.extend_from_slice(&out);
+                out.clear();
+            }
+        }
+        self.out.extend_from_slice(&out);
+        if failed {
+            return Err(Failure::no(
+                Some("UNAVAILABLE"),
+                "Some messages could not be read, try again",
+            ));
+        }
+        Ok(Done::ok("FETCH completed"))
+    }
+}
+
+fn join(part: &[u32]) -> String {
+    part.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Whether `uid` lies in a UID set (`*` = `max`).
+fn uid_in_set(set: &SequenceSet, uid: u32, max: u32) -> bool {
+    use yubin_proto::imap::command::SeqNum;
+    match set {
+        SequenceSet::Saved => false,
+        SequenceSet::Ranges(r) => r.iter().any(|(a, b)| {
+            let v = |n: &SeqNum| match n {
+                SeqNum::Value(v) => *v,
+                SeqNum::Star => max,
+            };
+            let (a, b) = (v(a), v(b));
+            (a.min(b)..=a.max(b)).contains(&uid)
+        }),
+    }
+}
