@@ -1,5 +1,6 @@
 """`yubin admin ...` and `yubin config default`, as an operator uses them."""
 
+import imaplib
 import os
 import re
 import select
@@ -401,7 +402,7 @@ def test_config_default_output_runs_a_server(make_server):
     text = default_config_text()
     srv = make_server(start=False)
     # keep every setting, only move listeners to ephemeral ports and data to the temp dir
-    text = re.sub(r"(?ms)^(\s*listen\s*=\s*)\[.*?\]", r'\1["127.0.0.1:0"]', text)
+    text = re.sub(r"(?ms)^(\s*listen(_tls)?\s*=\s*)\[.*?\]", r'\1["127.0.0.1:0"]', text)
     text = re.sub(r'(?m)^(\s*data_dir\s*=\s*).*$', lambda m: m.group(1) + f'"{srv.data}"', text)
     with open(srv.config_path, "w") as f:
         f.write(text)
@@ -432,7 +433,9 @@ def test_serve_without_config_in_empty_dir(yubin_bin):
     root = os.geteuid() == 0
     smtp_addr = ("0.0.0.0", 25 if root else 2525)
     lmtp_addr = ("127.0.0.1", 24 if root else 2424)
-    for addr in (smtp_addr, lmtp_addr):
+    imap_addr = ("0.0.0.0", 143 if root else 1143)
+    imaps_addr = ("0.0.0.0", 993 if root else 1993)
+    for addr in (smtp_addr, lmtp_addr, imap_addr, imaps_addr):
         if not port_is_free(*addr):
             pytest.skip(f"default port {addr[0]}:{addr[1]} is in use on this machine")
     with tempfile.TemporaryDirectory(prefix="yubin-cwd-") as cwd, \
@@ -457,10 +460,15 @@ def test_serve_without_config_in_empty_dir(yubin_bin):
                 f"no ready line; stdout={out_lines} stderr={errfile.read()[-3000:]!r}")
             assert f"yubin: listening smtp {smtp_addr[0]}:{smtp_addr[1]}" in out_lines, out_lines
             assert f"yubin: listening lmtp {lmtp_addr[0]}:{lmtp_addr[1]}" in out_lines, out_lines
+            assert f"yubin: listening imap {imap_addr[0]}:{imap_addr[1]}" in out_lines, out_lines
+            assert f"yubin: listening imaps {imaps_addr[0]}:{imaps_addr[1]}" in out_lines, out_lines
             assert os.path.isdir(os.path.join(cwd, "yubin-data")), os.listdir(cwd)
             # it answers SMTP on the default port
             with smtplib.SMTP(HOST, smtp_addr[1], timeout=10) as s:
                 assert s.noop()[0] == 250
+            # and IMAP on its default port
+            with imaplib.IMAP4(HOST, imap_addr[1], timeout=10) as c:
+                assert "IMAP4REV2" in c.capabilities
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
