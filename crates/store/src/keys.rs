@@ -22,6 +22,7 @@
 //! | 0x30 | blob references   | blob hash (32 bytes)                      | counter: references         |
 //! | 0x31 | inline blob       | blob hash (32 bytes)                      | message bytes (small ones)  |
 //! | 0x32 | purge queue       | purge id (u64)                            | blob hash (32 bytes)        |
+//! | 0x33 | blob structure    | blob hash (32 bytes)                      | MIME structure (JSON)       |
 //! | 0x40 | account usage     | account id                                | counter: bytes stored       |
 //! | 0x41 | account messages  | account id                                | counter: messages stored    |
 //! | 0x42 | domain usage      | domain name                               | counter: bytes stored       |
@@ -51,6 +52,7 @@ const TOMBSTONE: u8 = 0x22;
 const BLOB_REFS: u8 = 0x30;
 const BLOB_INLINE: u8 = 0x31;
 const PURGE: u8 = 0x32;
+const BLOB_STRUCTURE: u8 = 0x33;
 const ACCOUNT_USAGE: u8 = 0x40;
 const ACCOUNT_MESSAGES: u8 = 0x41;
 const DOMAIN_USAGE: u8 = 0x42;
@@ -343,6 +345,16 @@ pub fn blob_refs(hash: &[u8; 32]) -> Vec<u8> {
 /// The bytes of a small message kept in the metadata store instead of a file.
 pub fn blob_inline(hash: &[u8; 32]) -> Vec<u8> {
     key(BLOB_INLINE, &[hash])
+}
+
+/// The cached MIME structure of a blob (ENVELOPE/BODYSTRUCTURE without reading the body).
+pub fn blob_structure(hash: &[u8; 32]) -> Vec<u8> {
+    key(BLOB_STRUCTURE, &[hash])
+}
+
+/// All cached structures.
+pub fn all_blob_structure() -> KeyRange {
+    KeyRange::prefix(&[BLOB_STRUCTURE])
 }
 
 /// All inline blobs.

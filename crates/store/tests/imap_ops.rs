@@ -723,3 +723,45 @@ async fn check_reports_a_stale_modseq_entry_and_a_missing_by_id_entry() {
     );
     assert!(problems.iter().any(|p| p.contains("by-id")));
 }
+
+#[tokio::test]
+async fn structure_is_cached_with_the_body_and_purged_with_it() {
+    let (_dir, store, account) = store().await;
+    let body = b"From: a@x.test\r\nSubject: cached\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b--\r\n".to_vec();
+    let (_, uid) = store
+        .append(account, "INBOX", body.clone(), vec![], None)
+        .await
+        .expect("append");
+    let view = store.select(account, "INBOX").expect("select");
+    let meta = view.messages.iter().find(|m| m.uid == uid).expect("row");
+    let cached = store
+        .message_structure(&meta.blob)
+        .expect("read cache")
+        .expect("structure cached at append");
+    assert_eq!(
+        cached,
+        yubin_proto::mime::MessageStructure::analyze(&body),
+        "the cache holds what analyze computes"
+    );
+    store
+        .store_flags(
+            account,
+            view.id,
+            &[uid],
+            yubin_store::FlagMode::Add,
+            &["\\Deleted".to_string()],
+            None,
+        )
+        .await
+        .expect("flag");
+    store
+        .expunge(account, view.id, None)
+        .await
+        .expect("expunge");
+    store.purge_now().await.expect("purge");
+    assert!(
+        store.message_structure(&meta.blob).expect("read").is_none(),
+        "the structure goes with the last reference"
+    );
+    assert!(store.check().await.expect("check").is_empty());
+}

@@ -204,7 +204,15 @@ impl Session {
             if sel.pending_expunge.contains(&meta.uid) {
                 continue;
             }
-            let bytes = if need.bytes || need.structure {
+            let cached = if need.structure {
+                store.message_structure(&meta.blob).unwrap_or_else(|e| {
+                    tracing::warn!(uid = meta.uid, error = %e, "cached structure unreadable");
+                    None
+                })
+            } else {
+                None
+            };
+            let bytes = if need.bytes || (need.structure && cached.is_none()) {
                 match store.message_bytes(&meta.blob).await {
                     Ok(b) => Some(b),
                     Err(e) => {
@@ -216,8 +224,9 @@ impl Session {
             } else {
                 None
             };
-            let structure = match (&bytes, need.structure) {
-                (Some(b), true) => Some(MessageStructure::analyze(b)),
+            let structure = match (cached, &bytes) {
+                (Some(s), _) => Some(s),
+                (None, Some(b)) if need.structure => Some(MessageStructure::analyze(b)),
                 _ => None,
             };
             let recent = !rev2 && sel.recent.contains(&meta.uid);

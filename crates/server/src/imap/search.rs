@@ -30,9 +30,21 @@ struct Candidate<'a> {
 
 /// The parts of a message the content criteria need, read once.
 struct Content {
+    /// Empty when only the structure was asked for (SORT).
     bytes: Vec<u8>,
     structure: MessageStructure,
     body_text: Option<String>,
+}
+
+/// How much of each message a command needs.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Load {
+    /// Metadata only.
+    Nothing,
+    /// The MIME structure (cached at delivery): SORT keys.
+    Structure,
+    /// The bytes too: header and text criteria, THREAD's references.
+    Bytes,
 }
 
 /// Whether a key needs the message content.
@@ -193,7 +205,7 @@ impl Session {
         &mut self,
         charset: Option<&str>,
         criteria: &SearchKey,
-        keep_content: bool,
+        load: Load,
     ) -> Result<Vec<(usize, Option<Content>)>, Failure> {
         if let Some(cs) = charset
             && !CHARSETS.iter().any(|c| c.eq_ignore_ascii_case(cs))
@@ -214,26 +226,32 @@ impl Session {
             saved: &sel.saved,
             now: now(),
         };
-        let content_needed = needs_content(criteria) || keep_content;
+        let load = if needs_content(criteria) {
+            Load::Bytes
+        } else {
+            load
+        };
         let mut out = Vec::new();
         for (i, meta) in sel.messages.iter().enumerate() {
             if sel.pending_expunge.contains(&meta.uid) {
                 continue;
             }
-            let content = if content_needed {
-                match store.message_bytes(&meta.blob).await {
-                    Ok(bytes) => {
-                        let structure = MessageStructure::analyze(&bytes);
-                        Some(Content {
-                            bytes,
-                            structure,
-                            body_text: None,
-                        })
-                    }
-                    Err(e) => return Err(e.into()),
+            let content = match load {
+                Load::Nothing => None,
+                Load::Structure | Load::Bytes => {
+                    let cached = store.message_structure(&meta.blob)?;
+                    let bytes = if load == Load::Bytes || cached.is_none() {
+                        store.message_bytes(&meta.blob).await?
+                    } else {
+                        Vec::new()
+                    };
+                    let structure = cached.unwrap_or_else(|| MessageStructure::analyze(&bytes));
+                    Some(Content {
+                        bytes,
+                        structure,
+                        body_text: None,
+                    })
                 }
-            } else {
-                None
             };
             let mut c = Candidate {
                 seq: i as u32 + 1,
@@ -255,7 +273,7 @@ impl Session {
         charset: Option<&str>,
         criteria: &SearchKey,
     ) -> Outcome {
-        let found = self.matching(charset, criteria, false).await?;
+        let found = self.matching(charset, criteria, Load::Nothing).await?;
         let modseq_key = has_modseq(criteria);
         if modseq_key {
             self.enabled.condstore = true;
@@ -319,7 +337,9 @@ impl Session {
         charset: &str,
         search: &SearchKey,
     ) -> Outcome {
-        let found = self.matching(Some(charset), search, true).await?;
+        let found = self
+            .matching(Some(charset), search, Load::Structure)
+            .await?;
         let Some(sel) = self.state.selected_mut() else {
             return Err(Failure::bad("No mailbox selected"));
         };
@@ -378,7 +398,7 @@ impl Session {
         charset: &str,
         search: &SearchKey,
     ) -> Outcome {
-        let found = self.matching(Some(charset), search, true).await?;
+        let found = self.matching(Some(charset), search, Load::Bytes).await?;
         let Some(sel) = self.state.selected_mut() else {
             return Err(Failure::bad("No mailbox selected"));
         };

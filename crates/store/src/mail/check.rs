@@ -225,6 +225,17 @@ impl MailStore {
                 ));
             }
         }
+        for (key, _) in scan_all(&*view, &keys::all_blob_structure())? {
+            let hash: Option<[u8; 32]> = key.get(1..).and_then(|h| h.try_into().ok());
+            if let Some(hash) = hash
+                && view.get(&keys::blob_refs(&hash))?.is_none()
+            {
+                problems.push(format!(
+                    "cached structure {} has no references",
+                    crate::blob::hash_hex(&hash)
+                ));
+            }
+        }
         drop(view);
         let blob_problems = self
             .blocking(move |blobs| {

@@ -189,6 +189,7 @@ impl MailStore {
         let message = delivery.message;
         let size = message.len() as u64;
         let message_id = header_message_id(&message);
+        let structure = super::structure::encode(&message);
         let (hash, inline, _gate) = self.prepare_body(message).await?;
         let blob = hash_hex(&hash);
         let mail_from = delivery.mail_from;
@@ -261,6 +262,7 @@ impl MailStore {
                     if let Some(bytes) = inline {
                         tx.set(keys::blob_inline(&hash), bytes);
                     }
+                    super::structure::remember(tx, &hash, structure)?;
                 }
                 Ok((DeliveryOutcome { results }, touched))
             })

@@ -128,6 +128,7 @@ impl MailStore {
             let flag_list = flags::normalize(&flag_list)?;
             let size = body.len() as u64;
             let message_id = header_message_id(&body);
+            let structure = super::structure::encode(&body);
             let (hash, inline) = self.store_body(body).await?;
             let record = MessageRecord {
                 gid: 0,
@@ -138,22 +139,23 @@ impl MailStore {
                 modseq: 0,
                 message_id,
             };
-            prepared.push((hash, inline, record));
+            prepared.push((hash, inline, record, structure));
         }
         let (validity, id, uids) = self
             .write(move |tx| {
                 let owner = rows::owner(tx, account)?;
-                let total = prepared.iter().map(|(_, _, r)| r.size).sum::<u64>();
+                let total = prepared.iter().map(|(_, _, r, _)| r.size).sum::<u64>();
                 rows::check_quota(tx, &owner, total)?;
                 let mut mbox = rows::mailbox_named(tx, account, &name)?;
                 let mut uids = Vec::with_capacity(prepared.len());
                 let count = prepared.len() as i64;
-                for (hash, inline, record) in prepared {
+                for (hash, inline, record, structure) in prepared {
                     let (uid, _) = rows::insert(tx, account, &mut mbox, record)?;
                     tx.add(keys::blob_refs(&hash), 1);
                     if let Some(bytes) = inline {
                         tx.set(keys::blob_inline(&hash), bytes);
                     }
+                    super::structure::remember(tx, &hash, structure)?;
                     uids.push(uid);
                 }
                 rows::charge(tx, account, &owner.domain, total as i64, count);

@@ -15,6 +15,7 @@ mod migrations;
 pub mod names;
 mod purge;
 mod rows;
+mod structure;
 mod tenancy;
 
 use std::path::Path;

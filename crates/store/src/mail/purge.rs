@@ -175,6 +175,7 @@ impl MailStore {
                         let inline = tx.get(&keys::blob_inline(&hash))?.is_some();
                         tx.clear(keys::blob_refs(&hash));
                         tx.clear(keys::blob_inline(&hash));
+                        tx.clear(keys::blob_structure(&hash));
                         if !inline && !out.contains(&hash) {
                             out.push(hash);
                         }
