@@ -458,7 +458,7 @@ impl Session {
     fn quota_lines(&self, account: u64, only: Option<&str>) -> Result<Vec<u8>, Failure> {
         let q = self.service.store.quota(account)?;
         let mut out = Vec::new();
-        let mut line = |root: &str, used: u64, limit: u64, messages: Option<u64>| {
+        let mut line = |root: &str, used: u64, limit: u64| {
             if only.is_some_and(|o| o != root) {
                 return;
             }
@@ -466,15 +466,12 @@ impl Session {
             if limit > 0 {
                 res.push(format!("STORAGE {} {}", used.div_ceil(1024), limit / 1024));
             }
-            if let Some(n) = messages {
-                let _ = n;
-            }
             out.extend_from_slice(b"* QUOTA ");
             quoted_or_literal(&mut out, root.as_bytes());
             out.extend_from_slice(format!(" ({})\r\n", res.join(" ")).as_bytes());
         };
-        line("", q.used, q.limit, Some(q.messages));
-        line(&q.domain, q.domain_used, q.domain_limit, None);
+        line("", q.used, q.limit);
+        line(&q.domain, q.domain_used, q.domain_limit);
         Ok(out)
     }
 

@@ -19,6 +19,7 @@
 
 pub mod auth;
 pub mod commands;
+pub mod compress;
 pub mod errors;
 pub mod fetch;
 pub mod idle;

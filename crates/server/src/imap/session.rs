@@ -88,6 +88,8 @@ pub(crate) enum Flow {
     Close,
     /// Start TLS, then continue with a fresh framer.
     StartTls,
+    /// Start DEFLATE compression (RFC 4978), then continue.
+    Compress,
 }
 
 /// A successful command's tagged OK: `[code] text`.
@@ -130,6 +132,8 @@ pub struct Session {
     pub(crate) state: State,
     pub(crate) enabled: Enabled,
     pub(crate) tls: bool,
+    /// COMPRESS=DEFLATE is on.
+    pub(crate) compressed: bool,
     pub(crate) rbuf: BytesMut,
     /// Untagged and tagged output waiting to be written.
     pub(crate) out: Vec<u8>,
@@ -152,6 +156,7 @@ impl Session {
             state: State::NotAuthenticated,
             enabled: Enabled::default(),
             tls: false,
+            compressed: false,
             rbuf: BytesMut::with_capacity(IDLE_BUFFER),
             out: Vec::new(),
             framer,
@@ -202,6 +207,16 @@ impl Session {
                             _ => return,
                         };
                     self.tls = true;
+                }
+                Flow::Compress => {
+                    if !self.flush(&mut stream).await {
+                        return;
+                    }
+                    // Whatever follows the command is already compressed.
+                    let pending = self.rbuf.split().to_vec();
+                    self.framer = CommandFramer::new(limits(&self.service));
+                    stream = Box::new(super::compress::Deflate::new(stream, pending));
+                    self.compressed = true;
                 }
             }
         }
@@ -373,10 +388,21 @@ impl Session {
                 }
                 Ok(Done::ok("IDLE terminated"))
             }
-            CommandBody::Compress(_) => Err(Failure::no(
-                Some("CANNOT"),
-                "COMPRESS is not offered by this server",
-            )),
+            CommandBody::Compress(mechanism) => {
+                if self.compressed {
+                    Err(Failure::no(
+                        Some("COMPRESSIONACTIVE"),
+                        "Compression is already active",
+                    ))
+                } else if mechanism != "DEFLATE" {
+                    Err(Failure::bad(format!(
+                        "Unknown compression mechanism {mechanism}"
+                    )))
+                } else {
+                    flow = Flow::Compress;
+                    Ok(Done::ok("DEFLATE active"))
+                }
+            }
             CommandBody::Select { mailbox, params } => self.select(&mailbox, params, false).await,
             CommandBody::Examine { mailbox, params } => self.select(&mailbox, params, true).await,
             CommandBody::Create {
@@ -487,10 +513,10 @@ impl Session {
     pub(crate) fn capabilities(&self) -> String {
         let mut caps = vec!["IMAP4rev2", "IMAP4rev1"];
         let plain_ok = self.plaintext_ok();
-        if !self.tls && self.service.tls.is_some() {
-            caps.push("STARTTLS");
-        }
         if matches!(self.state, State::NotAuthenticated) {
+            if !self.tls && self.service.tls.is_some() {
+                caps.push("STARTTLS");
+            }
             if plain_ok {
                 caps.push("AUTH=PLAIN");
             } else {
@@ -518,7 +544,6 @@ impl Session {
             "QRESYNC",
             "QUOTA",
             "QUOTA=RES-STORAGE",
-            "QUOTA=RES-MESSAGE",
             "STATUS=SIZE",
             "BINARY",
             "MULTIAPPEND",
@@ -530,6 +555,9 @@ impl Session {
             "THREAD=REFERENCES",
             "UTF8=ACCEPT",
         ]);
+        if !self.compressed && !matches!(self.state, State::NotAuthenticated) {
+            caps.push("COMPRESS=DEFLATE");
+        }
         let mut text = caps.join(" ");
         text.push_str(&format!(
             " APPENDLIMIT={}",
