@@ -99,8 +99,8 @@ impl Session {
             messages: view.messages,
             highest_modseq: view.highest_modseq,
             uidnext: view.uidnext,
-            pending_expunge: Vec::new(),
-            saved: Vec::new(),
+            pending_expunge: Default::default(),
+            saved: Default::default(),
         };
         let rev2 = self.enabled.rev2;
         let mut out = Vec::new();

@@ -214,9 +214,7 @@ impl Session {
         });
         let removed = store.expunge(account, sel.id, only.as_deref()).await?;
         for uid in removed {
-            if !sel.pending_expunge.contains(&uid) {
-                sel.pending_expunge.push(uid);
-            }
+            sel.pending_expunge.insert(uid);
         }
         Ok(Done::ok("EXPUNGE completed"))
     }
@@ -291,9 +289,7 @@ impl Session {
             self.out
                 .extend_from_slice(format!("* OK [{code}] Moved\r\n").as_bytes());
             for u in src {
-                if !sel.pending_expunge.contains(&u) {
-                    sel.pending_expunge.push(u);
-                }
+                sel.pending_expunge.insert(u);
             }
             return Ok(Done::ok("MOVE completed"));
         }

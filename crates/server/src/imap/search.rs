@@ -6,6 +6,8 @@
 //! case-insensitive substring matching on decoded UTF-8 (encoded words and charsets decoded), so
 //! `SEARCH CHARSET UTF-8 SUBJECT "日本"` finds an ISO-2022-JP subject.
 
+use std::collections::BTreeSet;
+
 use yubin_proto::imap::command::{
     Date, SearchKey, SearchReturn, SeqNum, SequenceSet, SortCriterion, SortKey, ThreadAlgorithm,
 };
@@ -102,7 +104,7 @@ fn contains(haystack: &str, needle: &[u8]) -> bool {
     needle.is_empty() || haystack.to_lowercase().contains(&needle)
 }
 
-fn in_set(set: &SequenceSet, n: u32, max: u32, saved: &[u32], uid: u32) -> bool {
+fn in_set(set: &SequenceSet, n: u32, max: u32, saved: &BTreeSet<u32>, uid: u32) -> bool {
     match set {
         SequenceSet::Saved => saved.contains(&uid),
         SequenceSet::Ranges(r) => r.iter().any(|(a, b)| {
@@ -119,7 +121,7 @@ fn in_set(set: &SequenceSet, n: u32, max: u32, saved: &[u32], uid: u32) -> bool 
 struct Env<'a> {
     max_seq: u32,
     max_uid: u32,
-    saved: &'a [u32],
+    saved: &'a BTreeSet<u32>,
     now: i64,
 }
 

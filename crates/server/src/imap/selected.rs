@@ -7,7 +7,7 @@
 //! `EXPUNGE` or, with QRESYNC, `VANISHED`. Expunges are held back while a command that uses
 //! sequence numbers runs (RFC 9051 §7.5.1), so the client's numbering never shifts under it.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use yubin_proto::imap::command::{SeqNum, SequenceSet};
 use yubin_proto::imap::response::write_sequence_set;
@@ -34,9 +34,9 @@ pub struct Selected {
     /// UIDs that are \Recent for this session (IMAP4rev1).
     pub recent: HashSet<u32>,
     /// UIDs expunged in the store but not yet reported.
-    pub pending_expunge: Vec<u32>,
+    pub pending_expunge: BTreeSet<u32>,
     /// SEARCHRES saved result (`$`), as UIDs (RFC 5182).
-    pub saved: Vec<u32>,
+    pub saved: BTreeSet<u32>,
 }
 
 impl Selected {
@@ -161,13 +161,14 @@ impl Session {
         };
         let mut out = Vec::new();
         for uid in &changes.vanished {
-            if sel.index_of(*uid).is_some() && !sel.pending_expunge.contains(uid) {
-                sel.pending_expunge.push(*uid);
+            if sel.index_of(*uid).is_some() {
+                sel.pending_expunge.insert(*uid);
             }
         }
         if may_expunge && !sel.pending_expunge.is_empty() {
-            let mut gone = std::mem::take(&mut sel.pending_expunge);
-            gone.sort_unstable();
+            let gone: Vec<u32> = std::mem::take(&mut sel.pending_expunge)
+                .into_iter()
+                .collect();
             if qresync {
                 out.extend_from_slice(b"* VANISHED ");
                 write_sequence_set(&mut out, &gone);
@@ -175,17 +176,17 @@ impl Session {
                 sel.messages.retain(|m| gone.binary_search(&m.uid).is_err());
             } else {
                 // Highest first, so each number is right at the moment it is sent and the
-                // numbers of the lower ones do not shift.
+                // numbers of the lower ones do not shift; one pass removes them all.
                 for uid in gone.iter().rev() {
                     if let Some(i) = sel.index_of(*uid) {
                         out.extend_from_slice(format!("* {} EXPUNGE\r\n", i + 1).as_bytes());
-                        sel.messages.remove(i);
                     }
                 }
+                sel.messages.retain(|m| gone.binary_search(&m.uid).is_err());
             }
             for uid in &gone {
                 sel.recent.remove(uid);
-                sel.saved.retain(|u| u != uid);
+                sel.saved.remove(uid);
             }
         }
         let max_known = sel.max_uid();

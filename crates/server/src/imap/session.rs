@@ -267,7 +267,7 @@ impl Session {
             if !self.flush(stream).await {
                 return Flow::Close;
             }
-            if self.rbuf.is_empty() && self.rbuf.capacity() > 64 * 1024 {
+            if self.rbuf.is_empty() && self.rbuf.capacity() > 8 * 1024 {
                 self.rbuf = BytesMut::with_capacity(IDLE_BUFFER);
             }
             match self.fill(stream).await {
@@ -643,7 +643,8 @@ impl Session {
             Ok(Ok(()))
         );
         self.out.clear();
-        if self.out.capacity() > 64 * 1024 {
+        // An idle connection should cost a few KiB; a big FETCH's buffer is not kept.
+        if self.out.capacity() > 8 * 1024 {
             self.out = Vec::new();
         }
         ok
