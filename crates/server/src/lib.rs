@@ -1,6 +1,7 @@
 //! Everything in Yubin that owns a socket: listeners, TLS and shutdown (`net`), the SMTP/LMTP
 //! service (`smtp`) and IMAP (`imap`). Sessions parse with `yubin-proto` and store through `yubin_store::MailStore`.
 
+pub mod auth;
 pub mod imap;
 pub mod net;
 pub mod smtp;

@@ -76,13 +76,8 @@ impl Session {
     }
 
     async fn check_credentials(&mut self, user: String, password: Secret<String>) -> Outcome {
-        let store = self.service.store.clone();
-        // Argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-        let verified =
-            tokio::task::spawn_blocking(move || store.verify_password(&user, password.expose()))
-                .await;
-        match verified {
-            Ok(Ok(Some(info))) => {
+        match self.service.passwords.verify(user, password).await {
+            Ok(Some(info)) => {
                 tracing::info!(peer = %self.peer, account = %info.address, "IMAP login");
                 self.state = State::Authenticated(Login {
                     account: info.record.id,
@@ -93,9 +88,8 @@ impl Session {
                     "Logged in",
                 ))
             }
-            Ok(Ok(None)) => self.fail_auth().await,
-            Ok(Err(e)) => Err(e.into()),
-            Err(_) => Err(Failure::no(Some("SERVERBUG"), "Authentication failed")),
+            Ok(None) => self.fail_auth().await,
+            Err(e) => Err(e.into()),
         }
     }
 

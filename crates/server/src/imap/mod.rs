@@ -117,6 +117,8 @@ pub struct Service {
     pub tls: Option<TlsAcceptor>,
     /// Caps simultaneous connections.
     pub connections: Arc<Semaphore>,
+    /// Verifies passwords on a fixed set of threads (see [`crate::auth`]).
+    pub passwords: crate::auth::PasswordChecker,
 }
 
 impl Service {
@@ -128,12 +130,15 @@ impl Service {
         tls: Option<TlsAcceptor>,
     ) -> Arc<Self> {
         let connections = Arc::new(Semaphore::new(config.max_connections));
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let passwords = crate::auth::PasswordChecker::start(store.clone(), cores);
         Arc::new(Self {
             config,
             hostname,
             store,
             tls,
             connections,
+            passwords,
         })
     }
 
