@@ -322,11 +322,15 @@ impl Session {
                 .extend_from_slice(b"* LIST (\\Noselect) \"/\" \"\"\r\n");
             return Ok(Done::ok("LIST completed"));
         }
-        let reference = self.decode_pattern(reference)?;
+        // A reference or pattern that is not valid modified UTF-7 matches no mailbox name; LIST
+        // still succeeds (RFC 9051 §6.3.9 lists what matches, which is nothing).
         let mut pats = Vec::new();
-        for p in patterns {
-            let p = self.decode_pattern(p)?;
-            pats.push(canonical(&format!("{reference}{p}")));
+        if let Ok(reference) = self.decode_pattern(reference) {
+            for p in patterns {
+                if let Ok(p) = self.decode_pattern(p) {
+                    pats.push(canonical(&format!("{reference}{p}")));
+                }
+            }
         }
         let tree = self.mailbox_tree(account)?;
         let rev2 = self.enabled.rev2;
@@ -389,8 +393,12 @@ impl Session {
 
     pub(crate) fn lsub(&mut self, reference: &[u8], pattern: &[u8]) -> Outcome {
         let account = self.account()?;
-        let reference = self.decode_pattern(reference)?;
-        let pattern = canonical(&format!("{reference}{}", self.decode_pattern(pattern)?));
+        let (Ok(reference), Ok(pattern)) =
+            (self.decode_pattern(reference), self.decode_pattern(pattern))
+        else {
+            return Ok(Done::ok("LSUB completed"));
+        };
+        let pattern = canonical(&format!("{reference}{pattern}"));
         let tree = self.mailbox_tree(account)?;
         let mut out = Vec::new();
         for (name, e) in &tree {

@@ -8,6 +8,8 @@
 
 use std::collections::BTreeSet;
 
+use mail_parser::HeaderValue;
+use mail_parser::parsers::MessageStream;
 use yubin_proto::imap::command::{
     Date, SearchKey, SearchReturn, SeqNum, SequenceSet, SortCriterion, SortKey, ThreadAlgorithm,
 };
@@ -153,9 +155,27 @@ fn body_matches(c: &mut Candidate<'_>, needle: &[u8], with_headers: bool) -> boo
     contains(text, needle)
 }
 
+/// RFC 9051 §6.4.4: SENTBEFORE/SENTON/SENTSINCE look at the Date: header "disregarding time and
+/// timezone", i.e. the calendar day as written there, not the UTC day of the instant.
 fn sent_day(c: &Candidate<'_>) -> Option<i64> {
     let content = c.content.as_ref()?;
-    mime::sent_date(&content.structure).map(day_of)
+    let raw = content.structure.envelope.date.as_ref()?;
+    let mut input = Vec::with_capacity(raw.as_bytes().len() + 2);
+    input.push(b' '); // mail-parser's field parsers start after the colon, end at a line end
+    input.extend_from_slice(raw.as_bytes());
+    input.push(b'\n');
+    match MessageStream::new(&input).parse_date() {
+        HeaderValue::DateTime(dt) if dt.is_valid() => {
+            let offset = i64::from(dt.tz_hour) * 3600 + i64::from(dt.tz_minute) * 60;
+            let local = if dt.tz_before_gmt {
+                dt.to_timestamp().checked_sub(offset)
+            } else {
+                dt.to_timestamp().checked_add(offset)
+            };
+            local.map(day_of)
+        }
+        _ => None,
+    }
 }
 
 fn eval(key: &SearchKey, c: &mut Candidate<'_>, env: &Env<'_>) -> bool {

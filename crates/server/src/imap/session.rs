@@ -616,8 +616,14 @@ impl Session {
                     .filter(|s| !s.is_ascii())
             })
         };
-        let name = decoded
-            .ok_or_else(|| Failure::bad("Mailbox name is not valid modified UTF-7 or UTF-8"))?;
+        // A name that does not decode is well-formed syntax naming no possible mailbox: NO, not
+        // BAD (RFC 9051 §7.1: BAD is for commands that cannot be parsed), as Dovecot answers.
+        let name = decoded.ok_or_else(|| {
+            Failure::no(
+                Some("CANNOT"),
+                "Mailbox name is not valid modified UTF-7 or UTF-8",
+            )
+        })?;
         Ok(canonical_inbox(name))
     }
 
