@@ -42,3 +42,89 @@ def test_sent_dates_use_the_day_written_in_the_date_header(example):
             assert typ == "OK" and data == [want], (query, data)
     finally:
         c.logout()
+
+
+def append(server, *messages):
+    c = server.imap()
+    try:
+        for m in messages:
+            assert c.append("INBOX", None, None, m)[0] == "OK"
+    finally:
+        c.logout()
+
+
+def msg(subject, extra="", body="body\r\n"):
+    return f"From: a@example.test\r\nSubject: {subject}\r\n{extra}\r\n{body}".encode()
+
+
+def test_a_new_keyword_resends_flags_before_the_fetch_that_shows_it(example):
+    # imaptest: RFC 9051 §7.3.5, FLAGS must list every keyword a FETCH may show.
+    append(example, msg("k"))
+    with session(example) as c, session(example) as other:
+        c.cmd("s", "SELECT INBOX")
+        other.cmd("s", "SELECT INBOX")
+        lines = c.cmd("a", "STORE 1 +FLAGS ($Important)")
+        flags_at = next(i for i, l in enumerate(lines) if l.startswith(b"* FLAGS ("))
+        fetch_at = next(i for i, l in enumerate(lines) if b"FETCH" in l)
+        assert flags_at < fetch_at and b"$Important" in lines[flags_at], lines
+        assert any(l.startswith(b"* OK [PERMANENTFLAGS (") and b"$Important" in l for l in lines)
+        # The other session learns of it when the change reaches it, also before the FETCH.
+        lines = other.cmd("b", "NOOP")
+        assert [l for l in lines if l.startswith(b"* FLAGS")], lines
+        assert lines.index(next(l for l in lines if l.startswith(b"* FLAGS"))) < \
+            lines.index(next(l for l in lines if b"FETCH" in l)), lines
+
+
+def test_fetch_modseq_turns_condstore_on(example):
+    # RFC 7162 §3.1: after FETCH (MODSEQ), flag changes are reported with their MODSEQ.
+    append(example, msg("m"))
+    with session(example) as c:
+        c.cmd("s", "SELECT INBOX")
+        assert b"MODSEQ (" in c.cmd("a", "FETCH 1 (MODSEQ)")[0]
+        lines = c.cmd("b", "STORE 1 +FLAGS (\\Seen)")
+        assert b"MODSEQ (" in lines[0], lines
+
+
+def test_fetch_of_a_message_expunged_elsewhere_is_never_unavailable(example):
+    # imaptest stress: another session's expunge, not yet reported here, must not look like a
+    # storage failure (NO [UNAVAILABLE]); the body is served or the answer is EXPUNGEISSUED.
+    append(example, msg("gone", body="x" * 40000 + "\r\n"))
+    with session(example) as c, session(example) as other:
+        c.cmd("s", "SELECT INBOX")
+        other.cmd("s", "SELECT INBOX")
+        other.cmd("a", "STORE 1 +FLAGS.SILENT (\\Deleted)")
+        assert other.cmd("b", "EXPUNGE")[-1].startswith(b"b OK")
+        for i in range(20):
+            tagged = c.cmd(f"f{i}", "FETCH 1 (BODY.PEEK[])")[-1]
+            assert not tagged.startswith(f"f{i} NO [UNAVAILABLE]".encode()), tagged
+            assert tagged.startswith(f"f{i} OK".encode()) or b"[EXPUNGEISSUED]" in tagged, tagged
+
+
+def test_search_text_looks_in_the_header(example):
+    # imaptest search-body: TEXT matches header and body, BODY only the body.
+    append(example, msg("plain", extra="X-Label: zanzibar\r\n"), msg("other"))
+    c = example.imap()
+    try:
+        c.select("INBOX")
+        assert c.search(None, "TEXT", "zanzibar") == ("OK", [b"1"])
+        assert c.search(None, "BODY", "zanzibar") == ("OK", [b""])
+    finally:
+        c.logout()
+
+
+def test_examine_shows_recent_without_claiming_it(example):
+    # imaptest: EXAMINE reports \Recent messages but leaves them recent for the next SELECT.
+    append(example, msg("r1"), msg("r2"))
+    with session(example) as c:
+        assert b"* 2 RECENT" in c.cmd("a", "EXAMINE INBOX")
+        assert b"* 2 RECENT" in c.cmd("b", "SELECT INBOX")
+        assert b"* 0 RECENT" in c.cmd("c", "SELECT INBOX")
+
+
+def test_esort_all_joins_runs(example):
+    # ESORT ALL is a sequence set; consecutive numbers are written as a range.
+    append(example, msg("a"), msg("b"), msg("c"))
+    with session(example) as c:
+        c.cmd("s", "SELECT INBOX")
+        lines = c.cmd("a", "SORT RETURN (ALL) (SUBJECT) UTF-8 ALL")
+        assert b'* ESEARCH (TAG "a") ALL 1:3' in lines, lines

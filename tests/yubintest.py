@@ -545,16 +545,38 @@ class RawImap:
             data = data.encode("utf-8")
         self.sock.sendall(data)
 
-    def line(self) -> bytes:
-        """One response line without CRLF; b"" when the server closed the connection."""
+    def _raw_line(self) -> bytes | None:
         while b"\r\n" not in self.buf:
             chunk = self.sock.recv(65536)
             if not chunk:
                 rest, self.buf = self.buf, b""
-                return rest
+                return rest or None
             self.buf += chunk
         line, _, self.buf = self.buf.partition(b"\r\n")
         return line
+
+    def _take(self, n: int) -> bytes:
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                break
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def line(self) -> bytes:
+        """One response line without its final CRLF, literals `{n}` included with their data
+        (so a literal holding CRLF stays in one line); b"" when the server closed."""
+        out = b""
+        while True:
+            part = self._raw_line()
+            if part is None:
+                return out
+            out += part
+            m = re.search(rb"~?\{(\d+)\}$", part)
+            if not m:
+                return out
+            out += b"\r\n" + self._take(int(m.group(1)))
 
     def read_until_tagged(self, tag: str) -> list[bytes]:
         lines = []

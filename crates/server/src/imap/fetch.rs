@@ -126,7 +126,8 @@ impl Session {
             .login()
             .map(|l| l.account)
             .ok_or_else(|| Failure::bad("Not authenticated"))?;
-        if changed_since.is_some() {
+        // RFC 7162 §3.1: CHANGEDSINCE or the MODSEQ item turn CONDSTORE on.
+        if changed_since.is_some() || items.contains(&FetchAttr::ModSeq) {
             self.enabled.condstore = true;
         }
         if vanished && (!uid || changed_since.is_none() || !self.enabled.qresync) {
@@ -198,7 +199,7 @@ impl Session {
                 }
             }
         }
-        let mut failed = false;
+        let mut failed = Vec::new();
         for &i in &indices {
             let meta: MessageMeta = sel.messages[i].clone();
             if sel.pending_expunge.contains(&meta.uid) {
@@ -216,8 +217,7 @@ impl Session {
                 match store.message_bytes(&meta.blob).await {
                     Ok(b) => Some(b),
                     Err(e) => {
-                        tracing::warn!(uid = meta.uid, error = %e, "message body unreadable");
-                        failed = true;
+                        failed.push((meta.uid, e));
                         continue;
                     }
                 }
@@ -395,7 +395,21 @@ impl Session {
             }
         }
         self.out.extend_from_slice(&out);
-        if failed {
+        if !failed.is_empty() {
+            // A message another session expunged (not yet reported here) may already be purged.
+            let expunged = store
+                .changes(account, sel.id, sel.highest_modseq)
+                .map(|c| failed.iter().all(|(uid, _)| c.vanished.contains(uid)))
+                .unwrap_or(false);
+            if expunged {
+                return Err(Failure::no(
+                    Some("EXPUNGEISSUED"),
+                    "Some messages were expunged meanwhile",
+                ));
+            }
+            for (uid, e) in &failed {
+                tracing::warn!(uid, error = %e, "message body unreadable");
+            }
             return Err(Failure::no(
                 Some("UNAVAILABLE"),
                 "Some messages could not be read, try again",

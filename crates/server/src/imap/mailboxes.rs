@@ -1,7 +1,7 @@
 //! Mailbox commands: SELECT/EXAMINE, CREATE, DELETE, RENAME, (UN)SUBSCRIBE, LIST, LSUB, STATUS,
 //! and the QUOTA commands (RFC 9051 §6.3, RFC 5258, RFC 5819, RFC 6154, RFC 7162, RFC 9208).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use yubin_proto::imap::command::{
     ListReturn, ListSelection, MailboxName, SelectParams, StatusItem,
@@ -101,32 +101,31 @@ impl Session {
             uidnext: view.uidnext,
             pending_expunge: Default::default(),
             saved: Default::default(),
+            keywords: Default::default(),
         };
+        if examine {
+            // EXAMINE shows \Recent without claiming it (RFC 3501 §6.3.2).
+            let recent = self
+                .service
+                .store
+                .status(account, &name)
+                .map_or(0, |st| st.recent as usize);
+            let n = sel.messages.len();
+            sel.recent = sel.messages[n.saturating_sub(recent)..]
+                .iter()
+                .map(|m| m.uid)
+                .collect();
+        }
         let rev2 = self.enabled.rev2;
         let mut out = Vec::new();
-        let mut keywords: Vec<&str> = sel
+        sel.keywords = sel
             .messages
             .iter()
             .flat_map(|m| m.flags.iter())
             .filter(|f| !f.starts_with('\\'))
-            .map(String::as_str)
-            .collect::<HashSet<_>>()
-            .into_iter()
+            .cloned()
             .collect();
-        keywords.sort_unstable();
-        let mut flags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft".to_string();
-        for k in &keywords {
-            flags.push(' ');
-            flags.push_str(k);
-        }
-        out.extend_from_slice(format!("* FLAGS ({flags})\r\n").as_bytes());
-        if examine {
-            out.extend_from_slice(b"* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");
-        } else {
-            out.extend_from_slice(
-                format!("* OK [PERMANENTFLAGS ({flags} \\*)] Flags permitted\r\n").as_bytes(),
-            );
-        }
+        sel.write_flag_lists(&mut out);
         out.extend_from_slice(format!("* {} EXISTS\r\n", sel.messages.len()).as_bytes());
         if !rev2 {
             out.extend_from_slice(format!("* {} RECENT\r\n", sel.recent.len()).as_bytes());

@@ -141,13 +141,17 @@ impl Session {
                 unchanged_since,
             )
             .await?;
+        let mut out = Vec::new();
+        sel.announce_keywords(
+            outcome.changed.iter().flat_map(|m| m.flags.iter()),
+            &mut out,
+        );
         for meta in outcome.changed {
             if let Some(i) = sel.index_of(meta.uid) {
                 sel.messages[i].flags = meta.flags;
                 sel.messages[i].modseq = meta.modseq;
             }
         }
-        let mut out = Vec::new();
         let modified: Vec<u32> = outcome.modified;
         for &i in &indices {
             let m = &sel.messages[i];

@@ -143,9 +143,14 @@ fn body_matches(c: &mut Candidate<'_>, needle: &[u8], with_headers: bool) -> boo
         return false;
     };
     if with_headers {
+        // TEXT covers the header too (RFC 9051 §6.4.4): each field decoded on its own.
         let end = content.structure.root.body_start.min(content.bytes.len());
-        let headers = mime::decode_header_value(&content.bytes[..end]);
-        if contains(&headers, needle) {
+        let header = &content.bytes[..end];
+        if contains(&String::from_utf8_lossy(header), needle)
+            || header
+                .split(|&b| b == b'\n')
+                .any(|line| contains(&mime::decode_header_value(line), needle))
+        {
             return true;
         }
     }
@@ -340,7 +345,6 @@ impl Session {
                 &ids,
                 &returns,
                 modseq_key.then_some(highest).flatten(),
-                false,
             );
         }
         self.out.extend_from_slice(&out);
@@ -406,7 +410,7 @@ impl Session {
                 } else {
                     r.to_vec()
                 };
-                esearch_line(&mut out, &self.current_tag, uid, &ids, &r, None, true);
+                esearch_line(&mut out, &self.current_tag, uid, &ids, &r, None);
             }
         }
         self.out.extend_from_slice(&out);
@@ -456,7 +460,6 @@ fn esearch_line(
     ids: &[u32],
     returns: &[SearchReturn],
     modseq: Option<u64>,
-    keep_order: bool,
 ) {
     out.extend_from_slice(format!("* ESEARCH (TAG \"{tag}\")").as_bytes());
     if uid {
@@ -480,12 +483,8 @@ fn esearch_line(
                 }
                 SearchReturn::All => {
                     out.extend_from_slice(b" ALL ");
-                    if keep_order {
-                        let list: Vec<String> = ids.iter().map(u32::to_string).collect();
-                        out.extend_from_slice(list.join(",").as_bytes());
-                    } else {
-                        write_sequence_set(out, ids);
-                    }
+                    // Keeps the order given (ESORT) and joins ascending runs.
+                    write_sequence_set(out, ids);
                 }
                 SearchReturn::Save => {}
             }

@@ -37,9 +37,47 @@ pub struct Selected {
     pub pending_expunge: BTreeSet<u32>,
     /// SEARCHRES saved result (`$`), as UIDs (RFC 5182).
     pub saved: BTreeSet<u32>,
+    /// Keywords the client was told of in FLAGS.
+    pub keywords: BTreeSet<String>,
 }
 
 impl Selected {
+    /// `* FLAGS` and `* OK [PERMANENTFLAGS]` for the keywords known now.
+    pub fn write_flag_lists(&self, out: &mut Vec<u8>) {
+        let mut flags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft".to_string();
+        for k in &self.keywords {
+            flags.push(' ');
+            flags.push_str(k);
+        }
+        out.extend_from_slice(format!("* FLAGS ({flags})\r\n").as_bytes());
+        if self.read_only {
+            out.extend_from_slice(b"* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");
+        } else {
+            out.extend_from_slice(
+                format!("* OK [PERMANENTFLAGS ({flags} \\*)] Flags permitted\r\n").as_bytes(),
+            );
+        }
+    }
+
+    /// RFC 9051 §7.3.5: when a keyword first appears, FLAGS (and PERMANENTFLAGS) are sent again
+    /// before any FETCH that shows it.
+    pub fn announce_keywords<'a>(
+        &mut self,
+        flags: impl IntoIterator<Item = &'a String>,
+        out: &mut Vec<u8>,
+    ) {
+        let mut new = false;
+        for f in flags {
+            if !f.starts_with('\\') && !self.keywords.contains(f) {
+                self.keywords.insert(f.clone());
+                new = true;
+            }
+        }
+        if new {
+            self.write_flag_lists(out);
+        }
+    }
+
     /// Index of a UID in `messages`.
     pub fn index_of(&self, uid: u32) -> Option<usize> {
         self.messages.binary_search_by_key(&uid, |m| m.uid).ok()
@@ -189,6 +227,10 @@ impl Session {
                 sel.saved.remove(uid);
             }
         }
+        sel.announce_keywords(
+            changes.changed.iter().flat_map(|m| m.flags.iter()),
+            &mut out,
+        );
         let max_known = sel.max_uid();
         let mut new: Vec<MessageMeta> = Vec::new();
         for meta in changes.changed {
