@@ -127,8 +127,7 @@ fn body_matches(c: &mut Candidate<'_>, needle: &[u8], with_headers: bool) -> boo
         return false;
     };
     if with_headers {
-        let end = content.structure.root.body_start.min(content.bytes.len());
-        let headers = mime::decode_header_value(&content.bytes[..end]);
+        let headers = mime::header_text(&content.bytes, &content.structure);
         if contains(&headers, needle) {
             return true;
         }
