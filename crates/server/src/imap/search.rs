@@ -279,7 +279,32 @@ impl Session {
             Some(r) => r.to_vec(),
         };
         if returns.contains(&SearchReturn::Save) {
-            sel.saved = found.iter().map(|(i, _)| sel.messages[*i].uid).collect();
+            let uids: Vec<u32> = found.iter().map(|(i, _)| sel.messages[*i].uid).collect();
+            // RFC 5182 §2.4: SAVE with only MIN and/or MAX saves just those; with ALL or
+            // COUNT (or alone) it saves the whole result.
+            let whole = returns
+                .iter()
+                .any(|r| matches!(r, SearchReturn::All | SearchReturn::Count))
+                || !returns
+                    .iter()
+                    .any(|r| matches!(r, SearchReturn::Min | SearchReturn::Max));
+            sel.saved = if whole {
+                uids
+            } else {
+                let mut v = Vec::new();
+                if returns.contains(&SearchReturn::Min)
+                    && let Some(u) = uids.first()
+                {
+                    v.push(*u);
+                }
+                if returns.contains(&SearchReturn::Max)
+                    && let Some(u) = uids.last()
+                    && !v.contains(u)
+                {
+                    v.push(*u);
+                }
+                v
+            };
         }
         let mut out = Vec::new();
         if !esearch {
