@@ -516,3 +516,20 @@ def test_quota_res_message_reported(example):
     r = c.ok("GETQUOTAROOT INBOX")
     text = b" ".join(r.named("QUOTA")).decode()
     assert re.search(r"MESSAGE 2 \d+", text), r
+
+
+def test_append_utf8_data_item(example):
+    """RFC 6855 §4: with UTF8=ACCEPT, APPEND takes `UTF8 (literal8)` for a message whose
+    headers are raw UTF-8."""
+    c = Imap(example)
+    c.ok("ENABLE UTF8=ACCEPT")
+    m = ("From: 山田 <yamada@example.test>\r\nTo: alice@example.test\r\n"
+         "Subject: 日本語の件名\r\n\r\n本文です。\r\n").encode()
+    r = c.cmd(b"APPEND INBOX (\\Seen) UTF8 (~{%d+}\r\n%s)" % (len(m), m))
+    assert r.status == "OK" and r.code.startswith("APPENDUID"), r
+    c.ok("SELECT INBOX")
+    f = c.fetch("FETCH 1 (FLAGS BODY.PEEK[])")[1]
+    assert f["BODY[]"] == m and "\\Seen" in f["FLAGS"]
+    needle = "件名".encode()
+    r = c.cmd(b"SEARCH CHARSET UTF-8 SUBJECT {%d+}\r\n%s" % (len(needle), needle))
+    assert r.named("SEARCH") == [b"* SEARCH 1"], r
