@@ -289,6 +289,7 @@ def test_store_unchangedsince_reports_modified(example):
     assert r.status == "OK" and r.code == "MODIFIED 2", r
     fm = fetch_map(r)
     assert "\\Seen" in fm[1]["FLAGS"] and int(fm[1]["MODSEQ"][0]) > max(m1, m2)
+    assert fm[1].get("UID") == "1", "RFC 7162 §3.1: UID with MODSEQ once CONDSTORE is on"
     # message 2 was not changed by the conditional STORE
     f2 = other.fetch("FETCH 2 FLAGS")[2]
     assert "\\Seen" not in f2["FLAGS"] and "\\Flagged" in f2["FLAGS"]
@@ -441,6 +442,10 @@ def test_condstore_modseq_and_changedsince(example):
     # SEARCH MODSEQ
     r = c.ok(f"SEARCH MODSEQ {hms + 1}")
     assert r.named("SEARCH")[0].split()[2:4] == [b"2", b"(MODSEQ"], r
+    # a FETCH that sets \Seen reports the flag change with UID and MODSEQ
+    f = c.fetch("FETCH 3 BODY[TEXT]")[3]
+    assert "\\Seen" in f["FLAGS"] and f.get("UID") == "3" and int(f["MODSEQ"][0]) > new, f
+    new = int(f["MODSEQ"][0])
 
 
 def test_qresync_select_reports_vanished_and_changes(example):

@@ -43,7 +43,8 @@ def test_flag_changes_reach_other_session_as_fetch(example):
     a.ok("ENABLE CONDSTORE")
     b.ok("STORE 3 +FLAGS (\\Seen)")
     f = fetch_map(a.ok("NOOP"))
-    assert "MODSEQ" in f[3], f
+    # RFC 7162 §3.1: UID and MODSEQ in every untagged FETCH once CONDSTORE is on
+    assert "MODSEQ" in f[3] and f[3].get("UID") == "3", f
 
 
 def test_new_mail_reaches_other_session_as_exists(example):
