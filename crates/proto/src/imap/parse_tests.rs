@@ -573,6 +573,20 @@ fn append_forms_and_multiappend() {
         "a APPEND x (\\Seen)\r\n",
         "APPEND: expected a message literal",
     );
+    // RFC 6855 §4: UTF8 (literal8)
+    let wire = "a APPEND x (\\Seen) UTF8 (~{3}\r\nabc) utf8 (~{1}\r\nz)\r\n";
+    let CommandBody::Append { messages, .. } = ok(wire) else {
+        panic!("not APPEND");
+    };
+    let data: Vec<&[u8]> = messages
+        .iter()
+        .map(|m| &wire.as_bytes()[m.data.clone()])
+        .collect();
+    assert_eq!(data, vec![&b"abc"[..], b"z"]);
+    bad(
+        "a APPEND x UTF8 (~{1}\r\na\r\n",
+        "APPEND: expected \")\" after the UTF8 message literal",
+    );
     bad(
         "a APPEND x \"xx\" {1}\r\na\r\n",
         "APPEND: expected a date-time like \"17-Jul-1996 02:44:25 -0700\"",

@@ -28,6 +28,21 @@ pub fn header_values(message: &[u8], name: &str) -> Vec<String> {
         .collect()
 }
 
+/// The whole top-level header as searchable text, one `Name: decoded value` line per field,
+/// for SEARCH TEXT (RFC 9051 §6.4.4: "header or body"). Each field is decoded on its own:
+/// decoding the raw block in one go stops at the first line end.
+pub fn header_text(message: &[u8], s: &MessageStructure) -> String {
+    let block = message.get(..s.root.body_start).unwrap_or_default();
+    let mut out = String::new();
+    for f in header::fields(block) {
+        out.push_str(&String::from_utf8_lossy(f.name));
+        out.push_str(": ");
+        out.push_str(&decode_header_value(f.value));
+        out.push('\n');
+    }
+    out
+}
+
 /// Decodes a raw header value: unfolds it and decodes RFC 2047 encoded words; unencoded
 /// ISO-2022-JP (7-bit escape sequences, still sent by some Japanese clients) is converted
 /// too, and other raw 8-bit bytes are read as UTF-8.

@@ -21,6 +21,25 @@ fn header_values_decode_encoded_words_and_raw_iso_2022_jp() {
 }
 
 #[test]
+fn header_text_has_every_field_decoded() {
+    let msg = crlf(
+        "From: a@example.test\nSubject: =?UTF-8?B?5Lya6K2w?=\n folded\nX-Last: tail\n\nbody Invoice\n",
+    );
+    let s = MessageStructure::analyze(&msg);
+    let text = header_text(&msg, &s);
+    assert!(text.contains("From: a@example.test\n"), "{text:?}");
+    assert!(text.contains("\u{4f1a}\u{8b70}"), "{text:?}");
+    assert!(
+        text.contains("folded") && text.contains("X-Last: tail"),
+        "{text:?}"
+    );
+    assert!(
+        !text.contains("Invoice"),
+        "the body is not header text: {text:?}"
+    );
+}
+
+#[test]
 fn search_text_decodes_parts() {
     let msg = crlf(
         "Content-Type: multipart/alternative; boundary=b\n\n--b\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\nna=EFve caf=E9\n--b\nContent-Type: text/html\nContent-Transfer-Encoding: base64\n\nPHA+SGVsbG88L3A+\n--b\nContent-Type: image/png\n\nnot text\n--b--\n",

@@ -384,6 +384,12 @@ impl Session {
                 out.extend_from_slice(b"FLAGS ");
                 write_flags(&mut out, &meta.flags, recent);
             }
+            // RFC 7162 §3.1: a FETCH that set \Seen is a flag change, reported with UID and
+            // MODSEQ once CONDSTORE is on.
+            if condstore && mark_seen && !wrote_uid {
+                sep(&mut out);
+                out.extend_from_slice(format!("UID {}", meta.uid).as_bytes());
+            }
             if condstore && !wrote_modseq && (changed_since.is_some() || mark_seen) {
                 sep(&mut out);
                 out.extend_from_slice(format!("MODSEQ ({})", meta.modseq).as_bytes());

@@ -461,37 +461,41 @@ impl Session {
         Ok(out)
     }
 
-    /// Quota roots: "" is the account, the domain name is the tenant's shared quota.
-    fn quota_lines(&self, account: u64, only: Option<&str>) -> Result<Vec<u8>, Failure> {
+    /// Quota roots: "" is the account, the domain name is the tenant's shared quota. Only roots
+    /// with a limit exist: RFC 9208 §5.1 grammar needs at least one resource per QUOTA
+    /// response, and an unlimited root has none to report.
+    fn quota_roots(&self, account: u64) -> Result<Vec<(String, u64, u64)>, Failure> {
         let q = self.service.store.quota(account)?;
-        let mut out = Vec::new();
-        let mut line = |root: &str, used: u64, limit: u64| {
-            if only.is_some_and(|o| o != root) {
-                return;
-            }
-            let mut res = Vec::new();
-            if limit > 0 {
-                res.push(format!("STORAGE {} {}", used.div_ceil(1024), limit / 1024));
-            }
-            out.extend_from_slice(b"* QUOTA ");
-            quoted_or_literal(&mut out, root.as_bytes());
-            out.extend_from_slice(format!(" ({})\r\n", res.join(" ")).as_bytes());
-        };
-        line("", q.used, q.limit);
-        line(&q.domain, q.domain_used, q.domain_limit);
-        Ok(out)
+        Ok([
+            (String::new(), q.used, q.limit),
+            (q.domain, q.domain_used, q.domain_limit),
+        ]
+        .into_iter()
+        .filter(|(_, _, limit)| *limit > 0)
+        .collect())
+    }
+
+    fn quota_line(out: &mut Vec<u8>, root: &str, used: u64, limit: u64) {
+        // RFC 9208 §5.1: STORAGE is in units of 1024 octets.
+        out.extend_from_slice(b"* QUOTA ");
+        quoted_or_literal(out, root.as_bytes());
+        out.extend_from_slice(
+            format!(" (STORAGE {} {})\r\n", used.div_ceil(1024), limit / 1024).as_bytes(),
+        );
     }
 
     pub(crate) fn get_quota(&mut self, root: &[u8]) -> Outcome {
         let account = self.account()?;
         let root = String::from_utf8_lossy(root).into_owned();
-        let q = self.service.store.quota(account)?;
-        if !root.is_empty() && !root.eq_ignore_ascii_case(&q.domain) {
+        let roots = self.quota_roots(account)?;
+        let Some((name, used, limit)) =
+            roots.iter().find(|(r, _, _)| r.eq_ignore_ascii_case(&root))
+        else {
             return Err(Failure::no(Some("NONEXISTENT"), "No such quota root"));
-        }
-        let lines =
-            self.quota_lines(account, Some(if root.is_empty() { "" } else { &q.domain }))?;
-        self.out.extend_from_slice(&lines);
+        };
+        let mut out = Vec::new();
+        Self::quota_line(&mut out, name, *used, *limit);
+        self.out.extend_from_slice(&out);
         Ok(Done::ok("GETQUOTA completed"))
     }
 
@@ -499,13 +503,17 @@ impl Session {
         let account = self.account()?;
         let name = self.mailbox_name(mailbox)?;
         self.service.store.status(account, &name)?;
-        let q = self.service.store.quota(account)?;
+        let roots = self.quota_roots(account)?;
         let mut out = b"* QUOTAROOT ".to_vec();
         quoted_or_literal(&mut out, &self.wire_name(&name));
-        out.extend_from_slice(b" \"\" ");
-        quoted_or_literal(&mut out, q.domain.as_bytes());
+        for (root, _, _) in &roots {
+            out.push(b' ');
+            quoted_or_literal(&mut out, root.as_bytes());
+        }
         out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(&self.quota_lines(account, None)?);
+        for (root, used, limit) in &roots {
+            Self::quota_line(&mut out, root, *used, *limit);
+        }
         self.out.extend_from_slice(&out);
         Ok(Done::ok("GETQUOTAROOT completed"))
     }

@@ -163,7 +163,8 @@ impl Session {
                 continue;
             }
             out.extend_from_slice(format!("* {} FETCH (", i + 1).as_bytes());
-            if uid {
+            // RFC 7162 §3.1: with CONDSTORE on, STORE's FETCH responses carry UID too.
+            if uid || condstore {
                 out.extend_from_slice(format!("UID {} ", m.uid).as_bytes());
             }
             if !silent {

@@ -143,14 +143,9 @@ fn body_matches(c: &mut Candidate<'_>, needle: &[u8], with_headers: bool) -> boo
         return false;
     };
     if with_headers {
-        // TEXT covers the header too (RFC 9051 §6.4.4): each field decoded on its own.
-        let end = content.structure.root.body_start.min(content.bytes.len());
-        let header = &content.bytes[..end];
-        if contains(&String::from_utf8_lossy(header), needle)
-            || header
-                .split(|&b| b == b'\n')
-                .any(|line| contains(&mime::decode_header_value(line), needle))
-        {
+        // TEXT covers the header too (RFC 9051 §6.4.4), each field decoded.
+        let headers = mime::header_text(&content.bytes, &content.structure);
+        if contains(&headers, needle) {
             return true;
         }
     }
@@ -325,7 +320,32 @@ impl Session {
             Some(r) => r.to_vec(),
         };
         if returns.contains(&SearchReturn::Save) {
-            sel.saved = found.iter().map(|(i, _)| sel.messages[*i].uid).collect();
+            let uids: Vec<u32> = found.iter().map(|(i, _)| sel.messages[*i].uid).collect();
+            // RFC 5182 §2.4: SAVE with only MIN and/or MAX saves just those; with ALL or
+            // COUNT (or alone) it saves the whole result.
+            let whole = returns
+                .iter()
+                .any(|r| matches!(r, SearchReturn::All | SearchReturn::Count))
+                || !returns
+                    .iter()
+                    .any(|r| matches!(r, SearchReturn::Min | SearchReturn::Max));
+            sel.saved = if whole {
+                uids
+            } else {
+                let mut v = Vec::new();
+                if returns.contains(&SearchReturn::Min)
+                    && let Some(u) = uids.first()
+                {
+                    v.push(*u);
+                }
+                if returns.contains(&SearchReturn::Max)
+                    && let Some(u) = uids.last()
+                    && !v.contains(u)
+                {
+                    v.push(*u);
+                }
+                v
+            };
         }
         let mut out = Vec::new();
         if !esearch {

@@ -244,7 +244,9 @@ impl Session {
                 if flags_changed || condstore {
                     let m = &sel.messages[i];
                     out.extend_from_slice(format!("* {} FETCH (", i + 1).as_bytes());
-                    if qresync {
+                    // RFC 7162 §3.1: once CONDSTORE is on, every untagged FETCH carries UID
+                    // and MODSEQ, so the client knows which message changed.
+                    if condstore {
                         out.extend_from_slice(format!("UID {} ", m.uid).as_bytes());
                     }
                     out.extend_from_slice(b"FLAGS ");

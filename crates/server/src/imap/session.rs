@@ -240,7 +240,9 @@ impl Session {
                         let text = match why {
                             reason::LINE_TOO_LONG => "Line too long",
                             reason::COMMAND_TOO_LONG => "Command too long",
-                            reason::LITERAL_TOO_BIG => "Literal too big",
+                            // RFC 7889 §4 / RFC 9051 §7.1: the code tells the client (and its
+                            // user) that the message is too big, not that the client is broken.
+                            reason::LITERAL_TOO_BIG => "[TOOBIG] Literal too big",
                             _ => "Malformed literal",
                         };
                         self.protocol_error(tag.as_deref(), text)

@@ -269,6 +269,13 @@ impl Parser<'_> {
                 date = Some(self.date_time()?);
                 self.sp("a message literal")?;
             }
+            // RFC 6855 §4: append-data =/ "UTF8" SP "(" literal8 ")" (a message with UTF-8
+            // headers, offered with UTF8=ACCEPT).
+            let utf8 = self.keyword("UTF8");
+            if utf8 {
+                self.sp("\"(\" and a literal8 after UTF8")?;
+                self.expect(b'(', "\"(\" and a literal8 after UTF8")?;
+            }
             if !matches!(self.peek(), Some(b'{' | b'~')) {
                 return Err("expected a message literal".into());
             }
@@ -276,6 +283,9 @@ impl Parser<'_> {
                 Literal::Plain(range) => (range, false),
                 Literal::Binary(range) => (range, true),
             };
+            if utf8 {
+                self.expect(b')', "\")\" after the UTF8 message literal")?;
+            }
             messages.push(AppendMessage {
                 flags,
                 date,
