@@ -330,7 +330,7 @@ impl Session {
                     .iter()
                     .any(|r| matches!(r, SearchReturn::Min | SearchReturn::Max));
             sel.saved = if whole {
-                uids
+                uids.into_iter().collect()
             } else {
                 let mut v = Vec::new();
                 if returns.contains(&SearchReturn::Min)
@@ -344,7 +344,7 @@ impl Session {
                 {
                     v.push(*u);
                 }
-                v
+                v.into_iter().collect()
             };
         }
         let mut out = Vec::new();
