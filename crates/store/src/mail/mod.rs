@@ -69,6 +69,9 @@ pub struct MailStore {
     /// exclusively by the purger from its last reference check to deleting the file, so a file
     /// is never removed under a delivery of the same bytes.
     blob_gate: Arc<RwLock<()>>,
+    /// One purge step at a time: `purge_now` must not return while the background purger is
+    /// between taking queue entries and deleting their files.
+    purge_turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// A handle that does not keep the store open: the purger's.
@@ -79,6 +82,7 @@ struct WeakStore {
     bus: broadcast::Sender<MailboxChanged>,
     purge_wake: Arc<Notify>,
     blob_gate: Arc<RwLock<()>>,
+    purge_turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl WeakStore {
@@ -90,6 +94,7 @@ impl WeakStore {
             bus: self.bus.clone(),
             purge_wake: self.purge_wake.clone(),
             blob_gate: self.blob_gate.clone(),
+            purge_turn: self.purge_turn.clone(),
         })
     }
 }
@@ -120,6 +125,7 @@ impl MailStore {
             bus,
             purge_wake: Arc::new(Notify::new()),
             blob_gate: Arc::new(RwLock::new(())),
+            purge_turn: Arc::new(tokio::sync::Mutex::new(())),
         };
         store.migrate().await?;
         purge::spawn(store.downgrade());
@@ -134,6 +140,7 @@ impl MailStore {
             bus: self.bus.clone(),
             purge_wake: self.purge_wake.clone(),
             blob_gate: self.blob_gate.clone(),
+            purge_turn: self.purge_turn.clone(),
         }
     }
 

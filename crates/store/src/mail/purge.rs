@@ -107,6 +107,7 @@ impl MailStore {
 
     /// One bounded step of purge work; returns how many entries it handled (0 = idle).
     pub(crate) async fn purge_step(&self, max: usize) -> Result<usize> {
+        let _turn = self.purge_turn.lock().await;
         let dropped = self.sweep_dropped_mailbox(max).await?;
         let queued = self.drain_purge_queue(max).await?;
         Ok(dropped + queued)
