@@ -76,11 +76,25 @@ pub fn base64(input: &[u8]) -> Vec<u8> {
 }
 
 /// Decodes quoted-printable: `=XX` escapes, soft line breaks (`=` at a line end, trailing
-/// white space allowed), and a malformed `=` kept as it is (RFC 2045 §6.7 note 1).
+/// white space allowed), white space at the end of a line dropped as transport padding
+/// (RFC 2045 §6.7 rule 3), and a malformed `=` kept as it is (note 1).
 pub fn quoted_printable(input: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len());
     let mut pos = 0;
     while let Some(&b) = input.get(pos) {
+        if b == b' ' || b == b'\t' {
+            let mut end = pos;
+            while matches!(input.get(end), Some(b' ' | b'\t')) {
+                end += 1;
+            }
+            let at_line_end = matches!(input.get(end), None | Some(b'\n'))
+                || (input.get(end) == Some(&b'\r') && input.get(end + 1) == Some(&b'\n'));
+            if !at_line_end {
+                out.extend_from_slice(&input[pos..end]);
+            }
+            pos = end;
+            continue;
+        }
         if b != b'=' {
             out.push(b);
             pos += 1;
@@ -117,5 +131,23 @@ pub fn to_utf8(bytes: &[u8], charset: Option<&str>) -> String {
     match charset.and_then(|c| charset_decoder(c.trim().as_bytes())) {
         Some(decode) => decode(bytes),
         None => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
+#[cfg(test)]
+mod qp_tests {
+    use super::quoted_printable;
+
+    #[test]
+    fn trailing_white_space_is_transport_padding() {
+        // The part body of imaptest's fetch-binary-mime-qp, decoded as Dovecot does.
+        let encoded = b"hello  \r\nbar=\r\n\r\nfoo\t=\r\nbar\r\nfoo\t \t= \r\n=62\r\nfoo = \t\r\nbar\r\nfoo =\r\n=62\r\nfoo  \r\nbar=\r\n\r\nfoo_bar\r\n";
+        let decoded = quoted_printable(encoded);
+        assert_eq!(
+            decoded,
+            b"hello\r\nbar\r\nfoo\tbar\r\nfoo\t \tb\r\nfoo bar\r\nfoo b\r\nfoo\r\nbar\r\nfoo_bar\r\n"
+        );
+        assert_eq!(quoted_printable(b"a \t"), b"a");
+        assert_eq!(quoted_printable(b"a b"), b"a b");
     }
 }

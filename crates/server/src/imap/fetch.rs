@@ -128,7 +128,7 @@ impl Session {
             .ok_or_else(|| Failure::bad("Not authenticated"))?;
         // RFC 7162 §3.1: CHANGEDSINCE or the MODSEQ item turn CONDSTORE on.
         if changed_since.is_some() || items.contains(&FetchAttr::ModSeq) {
-            self.enabled.condstore = true;
+            self.enable_condstore();
         }
         if vanished && (!uid || changed_since.is_none() || !self.enabled.qresync) {
             return Err(Failure::bad(

@@ -103,7 +103,7 @@ impl Session {
     ) -> Outcome {
         let account = self.login_account()?;
         if unchanged_since.is_some() {
-            self.enabled.condstore = true;
+            self.enable_condstore();
         }
         let condstore = self.enabled.condstore;
         let rev2 = self.enabled.rev2;

@@ -135,7 +135,29 @@ fn header_matches(c: &mut Candidate<'_>, name: &str, needle: &[u8]) -> bool {
     if needle.is_empty() {
         return !values.is_empty();
     }
-    values.iter().any(|v| contains(v, needle))
+    values.iter().any(|v| contains(v, needle)) || address_matches(&content.structure, name, needle)
+}
+
+/// Address fields also match their parsed form, `name <mailbox@host>` without comments and
+/// folding, so `FROM user@domain` finds `<user (comment)@ domain>` as Dovecot does.
+fn address_matches(s: &MessageStructure, name: &str, needle: &[u8]) -> bool {
+    let e = &s.envelope;
+    let list = match name {
+        "From" => &e.from,
+        "To" => &e.to,
+        "Cc" => &e.cc,
+        "Bcc" => &e.bcc,
+        _ => return false,
+    };
+    list.iter().filter(|a| !a.is_group_marker()).any(|a| {
+        let text = |t: &Option<yubin_proto::mime::RawText>| {
+            t.as_ref()
+                .map(|r| mime::decode_header_value(r.as_bytes()))
+                .unwrap_or_default()
+        };
+        let form = format!("{} <{}@{}>", text(&a.name), text(&a.mailbox), text(&a.host));
+        contains(&form, needle)
+    })
 }
 
 fn body_matches(c: &mut Candidate<'_>, needle: &[u8], with_headers: bool) -> bool {
@@ -298,7 +320,7 @@ impl Session {
         let found = self.matching(charset, criteria, Load::Nothing).await?;
         let modseq_key = has_modseq(criteria);
         if modseq_key {
-            self.enabled.condstore = true;
+            self.enable_condstore();
         }
         let Some(sel) = self.state.selected_mut() else {
             return Err(Failure::bad("No mailbox selected"));
@@ -313,7 +335,29 @@ impl Session {
                 }
             })
             .collect();
-        let highest = found.iter().map(|(i, _)| sel.messages[*i].modseq).max();
+        // RFC 7162 §3.1.5: with only MIN and/or MAX, MODSEQ is that of the messages returned.
+        let returned: Vec<usize> = match (returns, found.first(), found.last()) {
+            (Some(r), Some(first), Some(last))
+                if !r.is_empty()
+                    && r.iter().all(|x| {
+                        matches!(
+                            x,
+                            SearchReturn::Min | SearchReturn::Max | SearchReturn::Save
+                        )
+                    }) =>
+            {
+                let mut v = Vec::new();
+                if r.contains(&SearchReturn::Min) {
+                    v.push(first.0);
+                }
+                if r.contains(&SearchReturn::Max) {
+                    v.push(last.0);
+                }
+                v
+            }
+            _ => found.iter().map(|(i, _)| *i).collect(),
+        };
+        let highest = returned.iter().map(|i| sel.messages[*i].modseq).max();
         let esearch = returns.is_some() || self.enabled.rev2;
         let returns: Vec<SearchReturn> = match returns {
             Some([]) | None => vec![SearchReturn::All],
@@ -555,7 +599,11 @@ fn sort_address(s: Option<&MessageStructure>, field: &str, display: bool) -> Str
         if display {
             mime::display_address(list)
         } else {
-            mime::first_mailbox(list)
+            // RFC 5256 §3: the first address's mailbox; a group's marker carries the group
+            // name there, which is what Dovecot sorts by too.
+            list.first()
+                .and_then(|a| a.mailbox.as_ref())
+                .map(|m| m.to_string_lossy())
         }
     })
     .unwrap_or_default()

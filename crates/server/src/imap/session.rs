@@ -581,9 +581,13 @@ impl Session {
             let newly = match cap.as_str() {
                 "IMAP4REV2" => !std::mem::replace(&mut self.enabled.rev2, true),
                 "UTF8=ACCEPT" => !std::mem::replace(&mut self.enabled.utf8, true),
-                "CONDSTORE" => !std::mem::replace(&mut self.enabled.condstore, true),
+                "CONDSTORE" => {
+                    let newly = !self.enabled.condstore;
+                    self.enable_condstore();
+                    newly
+                }
                 "QRESYNC" => {
-                    self.enabled.condstore = true;
+                    self.enable_condstore();
                     !std::mem::replace(&mut self.enabled.qresync, true)
                 }
                 _ => false,
@@ -603,6 +607,21 @@ impl Session {
         line.extend_from_slice(b"\r\n");
         self.out.extend_from_slice(&line);
         Done::ok("ENABLE completed")
+    }
+
+    /// Turns CONDSTORE on; the first time with a mailbox selected, its HIGHESTMODSEQ is sent
+    /// (RFC 7162 §3.1: the client may not have seen it at SELECT).
+    pub(crate) fn enable_condstore(&mut self) {
+        if std::mem::replace(&mut self.enabled.condstore, true) {
+            return;
+        }
+        if let Some(sel) = self.state.selected_mut() {
+            let line = format!(
+                "* OK [HIGHESTMODSEQ {}] Highest\r\n",
+                sel.highest_modseq.max(1)
+            );
+            self.out.extend_from_slice(line.as_bytes());
+        }
     }
 
     /// A mailbox name as the store knows it: UTF-8, `INBOX` in canonical case.

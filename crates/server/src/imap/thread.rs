@@ -10,6 +10,8 @@ pub struct Item {
     id: u32,
     date: i64,
     subject: String,
+    /// The subject had a reply or forward prefix (RFC 5256 §2.1).
+    reply: bool,
     message_id: Option<String>,
     /// References then In-Reply-To, oldest first.
     parents: Vec<String>,
@@ -24,15 +26,20 @@ impl Item {
                 id,
                 date: received,
                 subject: String::new(),
+                reply: false,
                 message_id: None,
                 parents: Vec::new(),
             };
         };
         let ids = mime::thread_ids(bytes, s);
+        let raw = super::search::subject(s);
+        let base = mime::base_subject(&raw);
         Self {
             id,
             date: mime::sent_date(s).unwrap_or(received),
-            subject: mime::base_subject(&super::search::subject(s)).to_ascii_uppercase(),
+            reply: !base
+                .eq_ignore_ascii_case(&raw.split_whitespace().collect::<Vec<_>>().join(" ")),
+            subject: base.to_ascii_uppercase(),
             message_id: ids.message_id,
             parents: if ids.references.is_empty() {
                 ids.in_reply_to
@@ -88,111 +95,203 @@ pub fn ordered_subject(mut items: Vec<Item>) -> Vec<Node> {
     threads
 }
 
-/// RFC 5256 REFERENCES: parent/child links from References and In-Reply-To (steps 1-4: link,
-/// find roots, prune placeholders, sort by date). Step 5, merging roots by base subject, is not
-/// done yet: threads whose replies lack References stay apart.
+/// RFC 5256 REFERENCES (§3 steps 1-6): link messages by Message-ID, References and
+/// In-Reply-To; drop placeholder containers with no message where they add nothing; group the
+/// remaining roots by base subject; order siblings and threads by sent date.
 pub fn references(items: Vec<Item>) -> Vec<Node> {
-    // Containers indexed by message id; messages without one get a unique key.
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut ids: Vec<Option<u32>> = Vec::new();
-    let mut dates: Vec<i64> = Vec::new();
-    let mut parent: Vec<Option<usize>> = Vec::new();
-    let container = |key: &str,
-                     index: &mut HashMap<String, usize>,
-                     ids: &mut Vec<Option<u32>>,
-                     dates: &mut Vec<i64>,
-                     parent: &mut Vec<Option<usize>>| {
-        *index.entry(key.to_string()).or_insert_with(|| {
-            ids.push(None);
-            dates.push(0);
-            parent.push(None);
-            ids.len() - 1
-        })
-    };
+    let mut c = Containers::default();
     for (n, item) in items.iter().enumerate() {
-        let own_key = match &item.message_id {
-            Some(id) if index.get(id).is_none_or(|&c| ids[c].is_none()) => id.clone(),
-            // RFC 5256 step 1A: a duplicate Message-ID is treated as if it had none.
+        // Step 1A: a duplicate Message-ID is treated as if the message had none.
+        let key = match &item.message_id {
+            Some(id) if c.index.get(id).is_none_or(|&i| c.all[i].id.is_none()) => id.clone(),
             _ => format!("\u{0}unique-{n}"),
         };
-        let me = container(&own_key, &mut index, &mut ids, &mut dates, &mut parent);
-        ids[me] = Some(item.id);
-        dates[me] = item.date;
-        // Link the reference chain, never creating a loop.
+        let me = c.get(&key);
+        c.all[me].id = Some(item.id);
+        c.all[me].date = item.date;
+        c.all[me].subject = item.subject.clone();
+        c.all[me].reply = item.reply;
+        // Step 1B: link the reference chain, never creating a loop or relinking a parent.
         let mut prev: Option<usize> = None;
         for r in &item.parents {
-            let c = container(r, &mut index, &mut ids, &mut dates, &mut parent);
+            let this = c.get(r);
             if let Some(p) = prev
-                && parent[c].is_none()
-                && !reaches(&parent, p, c)
-                && p != c
+                && c.all[this].parent.is_none()
+                && !c.reaches(p, this)
             {
-                parent[c] = Some(p);
+                c.all[this].parent = Some(p);
             }
-            prev = Some(c);
+            prev = Some(this);
         }
-        if let Some(p) = prev {
-            if p != me && !reaches(&parent, p, me) {
-                parent[me] = Some(p);
-            }
-        } else {
-            parent[me] = None;
-        }
+        // Step 1C: the message's parent is its last reference (replacing a guess from another
+        // message's References).
+        c.all[me].parent = match prev {
+            Some(p) if p != me && !c.reaches(p, me) => Some(p),
+            _ => None,
+        };
     }
-    let count = ids.len();
-    let mut children: Vec<Vec<usize>> = vec![Vec::new(); count];
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); c.all.len()];
     let mut roots = Vec::new();
-    for (c, p) in parent.iter().enumerate().take(count) {
-        match *p {
-            Some(p) => children[p].push(c),
-            None => roots.push(c),
+    for (i, node) in c.all.iter().enumerate() {
+        match node.parent {
+            Some(p) => children[p].push(i),
+            None => roots.push(i),
         }
     }
-    fn build(c: usize, ids: &[Option<u32>], dates: &[i64], children: &[Vec<usize>]) -> Vec<Node> {
-        let mut kids: Vec<Node> = children[c]
-            .iter()
-            .flat_map(|&k| build(k, ids, dates, children))
-            .collect();
-        kids.sort_by_key(|k| (k.first_date(), k.id));
-        match ids[c] {
-            Some(id) => vec![Node {
-                id: Some(id),
-                date: dates[c],
-                children: kids,
-            }],
-            // RFC 5256 step 4: a placeholder with one child (or at the top, any) is replaced
-            // by its children, except that at the top several children stay grouped.
-            None if kids.len() <= 1 => kids,
-            None => vec![Node {
-                id: None,
-                date: 0,
-                children: kids,
-            }],
-        }
-    }
-    let mut threads: Vec<Node> = roots
+    // Step 4: prune placeholders.
+    let mut threads: Vec<Tree> = roots
         .into_iter()
-        .flat_map(|r| build(r, &ids, &dates, &children))
+        .flat_map(|r| prune(r, &c.all, &children, true))
         .collect();
-    threads.sort_by_key(|t| (t.first_date(), t.id));
-    threads
+    // Step 5: group roots by base subject.
+    threads = group_by_subject(threads);
+    let mut out: Vec<Node> = threads.into_iter().map(Tree::into_node).collect();
+    out.sort_by_key(|t| (t.first_date(), t.id));
+    out
 }
 
-/// Whether following parents from `from` reaches `to`.
-fn reaches(parent: &[Option<usize>], from: usize, to: usize) -> bool {
-    let mut cur = Some(from);
-    let mut steps = 0;
-    while let Some(c) = cur {
-        if c == to {
-            return true;
+#[derive(Default, Clone)]
+struct Container {
+    id: Option<u32>,
+    date: i64,
+    subject: String,
+    reply: bool,
+    parent: Option<usize>,
+}
+
+#[derive(Default)]
+struct Containers {
+    all: Vec<Container>,
+    index: HashMap<String, usize>,
+}
+
+impl Containers {
+    fn get(&mut self, key: &str) -> usize {
+        if let Some(&i) = self.index.get(key) {
+            return i;
         }
-        steps += 1;
-        if steps > parent.len() {
-            return true;
-        }
-        cur = parent[c];
+        self.all.push(Container::default());
+        self.index.insert(key.to_string(), self.all.len() - 1);
+        self.all.len() - 1
     }
-    false
+
+    /// Whether following parents from `from` reaches `to` (a link `to -> from` would loop).
+    fn reaches(&self, from: usize, to: usize) -> bool {
+        let mut cur = Some(from);
+        let mut steps = 0;
+        while let Some(i) = cur {
+            if i == to || steps > self.all.len() {
+                return true;
+            }
+            steps += 1;
+            cur = self.all[i].parent;
+        }
+        false
+    }
+}
+
+/// A thread while it is being built: a container's message (or none) and its subtrees.
+struct Tree {
+    id: Option<u32>,
+    date: i64,
+    subject: String,
+    reply: bool,
+    children: Vec<Tree>,
+}
+
+impl Tree {
+    fn subject(&self) -> &str {
+        match self.id {
+            Some(_) => &self.subject,
+            None => self.children.first().map_or("", |c| c.subject()),
+        }
+    }
+
+    fn into_node(self) -> Node {
+        let mut children: Vec<Node> = self.children.into_iter().map(Tree::into_node).collect();
+        children.sort_by_key(|k| (k.first_date(), k.id));
+        Node {
+            id: self.id,
+            date: self.date,
+            children,
+        }
+    }
+}
+
+/// Step 4: a placeholder with no children goes; one with children gives them to its parent,
+/// except at the top, where it stays when it holds more than one.
+fn prune(i: usize, all: &[Container], children: &[Vec<usize>], top: bool) -> Vec<Tree> {
+    let kids: Vec<Tree> = children[i]
+        .iter()
+        .flat_map(|&k| prune(k, all, children, false))
+        .collect();
+    let c = &all[i];
+    if c.id.is_none() && (kids.len() <= 1 || !top) {
+        return kids;
+    }
+    vec![Tree {
+        id: c.id,
+        date: c.date,
+        subject: c.subject.clone(),
+        reply: c.reply,
+        children: kids,
+    }]
+}
+
+/// Step 5: roots that share a base subject are merged, the way RFC 5256 §3 step 5 describes.
+fn group_by_subject(roots: Vec<Tree>) -> Vec<Tree> {
+    let mut table: HashMap<String, usize> = HashMap::new();
+    for (i, r) in roots.iter().enumerate() {
+        let subject = r.subject();
+        if subject.is_empty() {
+            continue;
+        }
+        match table.get(subject) {
+            None => {
+                table.insert(subject.to_string(), i);
+            }
+            Some(&j) => {
+                let old = &roots[j];
+                // A placeholder is preferred, then a non-reply over a reply.
+                if (r.id.is_none() && old.id.is_some())
+                    || (old.reply && !r.reply && r.id.is_some() && old.id.is_some())
+                {
+                    table.insert(subject.to_string(), i);
+                }
+            }
+        }
+    }
+    let mut slots: Vec<Option<Tree>> = roots.into_iter().map(Some).collect();
+    for i in 0..slots.len() {
+        let Some(subject) = slots[i].as_ref().map(|r| r.subject().to_string()) else {
+            continue;
+        };
+        let Some(&j) = table.get(&subject) else {
+            continue;
+        };
+        if i == j || subject.is_empty() {
+            continue;
+        }
+        let (Some(this), Some(mut target)) = (slots[i].take(), slots[j].take()) else {
+            continue;
+        };
+        match (target.id.is_none(), this.id.is_none()) {
+            (true, true) => target.children.extend(this.children),
+            (true, false) => target.children.push(this),
+            (false, false) if this.reply && !target.reply => target.children.push(this),
+            _ => {
+                target = Tree {
+                    id: None,
+                    date: 0,
+                    subject: String::new(),
+                    reply: false,
+                    children: vec![target, this],
+                };
+            }
+        }
+        slots[j] = Some(target);
+    }
+    slots.into_iter().flatten().collect()
 }
 
 /// Writes threads as RFC 5256 §4 lists: `(1 2 (3)(4 5))`.
