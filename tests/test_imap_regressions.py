@@ -179,7 +179,7 @@ def test_esearch_min_max_report_the_modseq_of_the_message_returned(example):
             if line.startswith(b"* ") and b" FETCH " in line:
                 seq = int(line.split()[1])
                 modseqs[seq] = int(line.split(b"MODSEQ (")[1].split(b")")[0])
-        lo = c.cmd("d", "SEARCH RETURN (MIN) 1:3 SEEN")
+        lo = c.cmd("d", "SEARCH RETURN (MIN) 1:3 MODSEQ 1")
         assert f'* ESEARCH (TAG "d") MIN 1 MODSEQ {modseqs[1]}'.encode() in lo, (lo, modseqs)
         hi = c.cmd("e", "SEARCH RETURN (MAX) MODSEQ 1")
         assert f'* ESEARCH (TAG "e") MAX 3 MODSEQ {modseqs[3]}'.encode() in hi, (hi, modseqs)
