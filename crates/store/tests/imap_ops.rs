@@ -574,6 +574,7 @@ async fn inline_bodies_and_dropped_mailboxes_are_purged() {
 #[tokio::test]
 async fn the_background_purger_drains_the_queue_by_itself() {
     let (_dir, store, a) = store().await;
+    store.set_purge_grace(std::time::Duration::ZERO);
     append(&store, a, "INBOX", "\r\nbye\r\n").await;
     let id = store.select(a, "INBOX").expect("select").id;
     store

@@ -126,7 +126,7 @@ impl MailStore {
             ));
         }
         for (_, value) in scan_all(&*view, &keys::all_purge())? {
-            match <[u8; 32]>::try_from(value.as_slice()) {
+            match super::purge::queued_hash(&value) {
                 Ok(hash) => *refs.entry(hash).or_default() += 1,
                 Err(_) => problems.push("malformed purge queue entry".into()),
             }

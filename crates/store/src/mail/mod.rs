@@ -72,6 +72,8 @@ pub struct MailStore {
     /// One purge step at a time: `purge_now` must not return while the background purger is
     /// between taking queue entries and deleting their files.
     purge_turn: Arc<tokio::sync::Mutex<()>>,
+    /// Seconds an expunged body stays readable before the background purger takes it.
+    purge_grace: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A handle that does not keep the store open: the purger's.
@@ -83,6 +85,7 @@ struct WeakStore {
     purge_wake: Arc<Notify>,
     blob_gate: Arc<RwLock<()>>,
     purge_turn: Arc<tokio::sync::Mutex<()>>,
+    purge_grace: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl WeakStore {
@@ -95,6 +98,7 @@ impl WeakStore {
             purge_wake: self.purge_wake.clone(),
             blob_gate: self.blob_gate.clone(),
             purge_turn: self.purge_turn.clone(),
+            purge_grace: self.purge_grace.clone(),
         })
     }
 }
@@ -126,6 +130,9 @@ impl MailStore {
             purge_wake: Arc::new(Notify::new()),
             blob_gate: Arc::new(RwLock::new(())),
             purge_turn: Arc::new(tokio::sync::Mutex::new(())),
+            purge_grace: Arc::new(std::sync::atomic::AtomicU64::new(
+                purge::DEFAULT_GRACE.as_secs(),
+            )),
         };
         store.migrate().await?;
         purge::spawn(store.downgrade());
@@ -141,6 +148,7 @@ impl MailStore {
             purge_wake: self.purge_wake.clone(),
             blob_gate: self.blob_gate.clone(),
             purge_turn: self.purge_turn.clone(),
+            purge_grace: self.purge_grace.clone(),
         }
     }
 

@@ -8,6 +8,9 @@
 //! - dropped mailboxes (0x13): their rows, modseq entries and tombstones are removed a batch at
 //!   a time, each row's reference handed to the purge queue.
 //!
+//! Queue entries carry the time they were queued; the background purger leaves them alone for
+//! a grace period (60 s by default, [`MailStore::set_purge_grace`]), so a session that still shows an expunged message can read it.
+//!
 //! The queue lives in the store, so a crash loses no work: the purger resumes at start. It runs
 //! a batch at a time, paced by a token bucket so a mass delete never crowds out deliveries
 //! (issue 4 will tune the rate and yield to foreground load).
@@ -26,8 +29,30 @@ use crate::records::{MessageRecord, decode};
 const PURGE_BATCH: usize = 500;
 /// Sustained entries per second the background purger may handle.
 const PURGE_RATE: f64 = 5_000.0;
-/// How often an idle purger looks for work nobody woke it for (left by a crash, say).
+/// How often an idle purger looks for work nobody woke it for (left by a crash, say, or past
+/// its grace period).
 const IDLE_POLL: Duration = Duration::from_secs(30);
+/// How long an expunged body stays readable before the background purger removes it: a session
+/// that has not yet been told of the expunge (RFC 9051 §7.5.1 forbids telling it during a FETCH
+/// by sequence number) can still fetch it, as RFC 2180 §4.1.1 suggests.
+pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(60);
+
+/// The blob hash of a purge queue value: the hash, then (since format 2) when it was queued.
+pub(crate) fn queued_hash(value: &[u8]) -> Result<BlobHash, ()> {
+    value
+        .get(..32)
+        .filter(|_| value.len() == 32 || value.len() == 40)
+        .and_then(|h| h.try_into().ok())
+        .ok_or(())
+}
+
+/// When a purge queue entry was queued (seconds since the epoch); 0 for entries without a time.
+fn queued_at(value: &[u8]) -> i64 {
+    value
+        .get(32..40)
+        .and_then(|t| t.try_into().ok())
+        .map_or(0, i64::from_be_bytes)
+}
 
 /// Starts the background purger on the current tokio runtime, if there is one; it ends when the
 /// store is dropped.
@@ -46,7 +71,11 @@ async fn run(weak: WeakStore, wake: Arc<tokio::sync::Notify>) {
             let Some(store) = weak.upgrade() else {
                 return;
             };
-            match store.purge_step(PURGE_BATCH).await {
+            let grace = store.purge_grace.load(std::sync::atomic::Ordering::Relaxed);
+            match store
+                .purge_step(PURGE_BATCH, Some(Duration::from_secs(grace)))
+                .await
+            {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(error = %e, "purge batch failed; retrying later");
@@ -98,18 +127,27 @@ impl TokenBucket {
 }
 
 impl MailStore {
+    /// Sets how long expunged bodies stay readable before the background purger removes them
+    /// (default 60 s); the next batch uses it.
+    pub fn set_purge_grace(&self, grace: Duration) {
+        self.purge_grace
+            .store(grace.as_secs(), std::sync::atomic::Ordering::Relaxed);
+        self.purge_wake.notify_one();
+    }
+
     /// Runs purge batches until nothing is left: dropped mailboxes' rows, then the purge queue.
     /// For maintenance and tests; the background purger does the same, paced.
     pub async fn purge_now(&self) -> Result<()> {
-        while self.purge_step(PURGE_BATCH).await? > 0 {}
+        while self.purge_step(PURGE_BATCH, None).await? > 0 {}
         Ok(())
     }
 
     /// One bounded step of purge work; returns how many entries it handled (0 = idle).
-    pub(crate) async fn purge_step(&self, max: usize) -> Result<usize> {
+    /// Queue entries younger than `grace` wait.
+    pub(crate) async fn purge_step(&self, max: usize, grace: Option<Duration>) -> Result<usize> {
         let _turn = self.purge_turn.lock().await;
         let dropped = self.sweep_dropped_mailbox(max).await?;
-        let queued = self.drain_purge_queue(max).await?;
+        let queued = self.drain_purge_queue(max, grace).await?;
         Ok(dropped + queued)
     }
 
@@ -153,8 +191,15 @@ impl MailStore {
     }
 
     /// Drops up to `max` queued references; deletes the files nothing refers to any more.
-    async fn drain_purge_queue(&self, max: usize) -> Result<usize> {
-        let entries = self.read()?.scan(&keys::all_purge(), max)?.entries;
+    async fn drain_purge_queue(&self, max: usize, grace: Option<Duration>) -> Result<usize> {
+        let mut entries = self.read()?.scan(&keys::all_purge(), max)?.entries;
+        if let Some(grace) = grace {
+            // Ids grow with time, so the first entry still in its grace period ends the batch.
+            let cutoff = super::now().saturating_sub(grace.as_secs() as i64);
+            if let Some(young) = entries.iter().position(|(_, v)| queued_at(v) > cutoff) {
+                entries.truncate(young);
+            }
+        }
         if entries.is_empty() {
             return Ok(0);
         }
@@ -167,7 +212,7 @@ impl MailStore {
                         continue;
                     };
                     tx.clear(key);
-                    let Ok(hash) = <BlobHash>::try_from(value.as_slice()) else {
+                    let Ok(hash) = queued_hash(&value) else {
                         tracing::error!("malformed purge queue entry dropped");
                         continue;
                     };
@@ -234,5 +279,59 @@ mod tests {
         assert_eq!(bucket.take(100.0), Duration::ZERO);
         let wait = bucket.take(500.0);
         assert!(wait >= Duration::from_millis(490) && wait <= Duration::from_millis(510));
+    }
+}
+
+#[cfg(test)]
+mod grace_tests {
+    use std::time::Duration;
+
+    use crate::MailStore;
+
+    #[tokio::test]
+    async fn expunged_bodies_outlive_the_grace_period_only() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = MailStore::open(dir.path()).await.expect("open");
+        store
+            .add_domain("example.test", 0, 0)
+            .await
+            .expect("domain");
+        store
+            .add_account("a@example.test", "pw", 0)
+            .await
+            .expect("account");
+        let account = store.account("a@example.test").expect("account").record.id;
+        let body = b"Subject: g\r\n\r\ngrace\r\n".to_vec();
+        store
+            .append(
+                account,
+                "INBOX",
+                body.clone(),
+                vec!["\\Deleted".into()],
+                None,
+            )
+            .await
+            .expect("append");
+        let view = store.select(account, "INBOX").expect("select");
+        let blob = view.messages[0].blob.clone();
+        store
+            .expunge(account, view.id, None)
+            .await
+            .expect("expunge");
+        let step = store
+            .purge_step(100, Some(Duration::from_secs(60)))
+            .await
+            .expect("step");
+        assert_eq!(step, 0, "nothing is old enough yet");
+        assert_eq!(store.message_bytes(&blob).await.expect("still there"), body);
+        store
+            .purge_now()
+            .await
+            .expect("purge now ignores the grace");
+        assert!(
+            store.message_bytes(&blob).await.is_err(),
+            "gone after the purge"
+        );
+        assert!(store.check().await.expect("check").is_empty());
     }
 }

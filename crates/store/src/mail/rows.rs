@@ -219,7 +219,9 @@ pub(crate) fn remove(
 pub(crate) fn enqueue_purge(tx: &mut Tx<'_>, hash: &BlobHash) -> Result<()> {
     let id = (tx.counter(&keys::sequence("purge"))? as u64).saturating_add(1);
     tx.add(keys::sequence("purge"), 1);
-    tx.set(keys::purge(id), hash.to_vec());
+    let mut value = hash.to_vec();
+    value.extend_from_slice(&super::now().to_be_bytes());
+    tx.set(keys::purge(id), value);
     Ok(())
 }
 
