@@ -13,6 +13,13 @@ use clap::{Parser, Subcommand};
 use crate::admin::AdminCommand;
 use crate::config::Config;
 
+/// mimalloc instead of glibc malloc: with glibc, each Argon2 login (19 MiB, freed at once) left
+/// its block behind in an arena that TLS sessions on other threads then fragmented, so RSS grew
+/// by ~19 MiB per TLS login (measured: 50 logins, +955 MiB). mimalloc's per-thread heaps return
+/// such blocks and keep idle sessions small.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "yubin", version, about = "Yubin mail hosting platform")]
 struct Cli {
