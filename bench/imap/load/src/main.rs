@@ -6,12 +6,14 @@
 //!   search   --mailbox M --expect N          SELECT, then SEARCH TEXT <needle>, one run
 //!   mixed    --prefix P --clients N --seconds S [--size S]
 //!   idle     --count N [--threads T]         hold N logged-in idle connections
+//! and `imap-load maildir DIR --messages N --size S [--first I]` (writes the corpus as files).
 //! Every workload accepts --server-pid PID (its CPU time is reported beside the client's).
 //! Results are one `result key=value ...` line on stdout (plus `op ...` lines for mixed);
 //! progress and errors go to stderr. Loopback targets only.
 
 mod client;
 mod corpus;
+mod maildir;
 mod stats;
 mod workloads;
 
@@ -87,14 +89,18 @@ fn parse(argv: &[String]) -> Result<(String, Args), String> {
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    let result = parse(&argv).and_then(|(workload, args)| match workload.as_str() {
-        "append" => workloads::append(&args),
-        "fetch" => workloads::fetch(&args),
-        "search" => workloads::search(&args),
-        "mixed" => workloads::mixed(&args),
-        "idle" => workloads::idle(&args),
-        other => Err(format!("unknown workload {other}")),
-    });
+    let result = if argv.first().is_some_and(|w| w == "maildir") {
+        maildir::fill(&argv[1..])
+    } else {
+        parse(&argv).and_then(|(workload, args)| match workload.as_str() {
+            "append" => workloads::append(&args),
+            "fetch" => workloads::fetch(&args),
+            "search" => workloads::search(&args),
+            "mixed" => workloads::mixed(&args),
+            "idle" => workloads::idle(&args),
+            other => Err(format!("unknown workload {other}")),
+        })
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
