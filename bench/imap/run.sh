@@ -10,7 +10,9 @@
 #   LOAD_BIN         imap-load binary (default: built from bench/imap/load)
 #   MESSAGES         messages per APPEND run with 10 sessions (default 5000)
 #   MESSAGES_SERIAL  messages per APPEND run with 1 session (default 1000)
-#   SESSIONS         APPEND sessions (default "1 10")
+#   SESSIONS         APPEND sessions, all into one mailbox (default "1 10")
+#   SPREAD           also APPEND with this many sessions into as many mailboxes (default 10;
+#                    empty = skip)
 #   SIZE             message size in bytes, every workload (default 4096)
 #   REPS             repetitions per cell (default 3; the median is reported)
 #   BIG              messages in the SELECT + UID FETCH 1:* (FLAGS) mailbox (default 100000)
@@ -33,6 +35,7 @@ LOAD_BIN=${LOAD_BIN:-}
 MESSAGES=${MESSAGES:-5000}
 MESSAGES_SERIAL=${MESSAGES_SERIAL:-1000}
 SESSIONS=${SESSIONS:-"1 10"}
+SPREAD=${SPREAD:-10}
 SIZE=${SIZE:-4096}
 REPS=${REPS:-3}
 BIG=${BIG:-100000}
@@ -331,6 +334,18 @@ for n in $SESSIONS; do
     summarize "append-$n" rate
 done
 
+# The same load spread over as many mailboxes as sessions (one user's folders, or as many
+# users would): Dovecot serialises appends to one maildir on its dovecot-uidlist lock, so
+# this is the fairer multi-user figure for it.
+if [ -n "$SPREAD" ]; then
+    LOADS+=("append $SPREAD x $SPREAD: $(loadavg)")
+    for ((r = 1; r <= REPS; r++)); do
+        run_cell "append-spread" "$r" -- append --mailbox @MBOX@- --spread "$SPREAD" \
+            --sessions "$SPREAD" --messages "$MESSAGES" --size "$SIZE"
+    done
+    summarize "append-spread" rate
+fi
+
 # ---------------------------------------------------------------- fills
 # fill NAME COUNT FIRST: the same corpus messages in mailbox NAME on both servers.
 fill() {
@@ -432,7 +447,7 @@ cpu_of() { # cell server -> "client/server CPU s" of the median-ish first rep
 {
     echo "# IMAP benchmark, $STAMP"
     echo
-    echo "Command: \`$(printf '%q ' env YUBIN_BIN="$YUBIN_BIN" MESSAGES="$MESSAGES" MESSAGES_SERIAL="$MESSAGES_SERIAL" SESSIONS="$SESSIONS" SIZE="$SIZE" REPS="$REPS" BIG="$BIG" SEARCH_N="$SEARCH_N" CLIENTS="$CLIENTS" MIXED_SECONDS="$MIXED_SECONDS" IDLE="$IDLE" IDLE_DOVECOT="$IDLE_DOVECOT" DOVECOT_FILL="$DOVECOT_FILL" bash bench/imap/run.sh | sed 's/ $//')\`"
+    echo "Command: \`$(printf '%q ' env YUBIN_BIN="$YUBIN_BIN" MESSAGES="$MESSAGES" MESSAGES_SERIAL="$MESSAGES_SERIAL" SESSIONS="$SESSIONS" SPREAD="$SPREAD" SIZE="$SIZE" REPS="$REPS" BIG="$BIG" SEARCH_N="$SEARCH_N" CLIENTS="$CLIENTS" MIXED_SECONDS="$MIXED_SECONDS" IDLE="$IDLE" IDLE_DOVECOT="$IDLE_DOVECOT" DOVECOT_FILL="$DOVECOT_FILL" bash bench/imap/run.sh | sed 's/ $//')\`"
     echo
     echo "Machine: $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ { printf "%.0f GiB", $2/1048576 }' /proc/meminfo), kernel $(uname -r), work dir on $FSTYPE."
     echo "Load average (1/5/15 min) at the start of each part: $(IFS=';'; echo "${LOADS[*]}")."
@@ -443,8 +458,12 @@ cpu_of() { # cell server -> "client/server CPU s" of the median-ish first rep
     echo "|---|---:|---:|---:|---:|---:|---|"
     for n in $SESSIONS; do
         c=append-$n
-        echo "| APPEND, $n session(s), msg/s | ${R[$c/yubin]:--} | ${R[$c/dovecot]:--} | $(ratio "${R[$c/yubin]:--}" "${R[$c/dovecot]:--}") | $(cpu_of $c yubin) | $(cpu_of $c dovecot) | ${NOTE[$c]:-ok} |"
+        echo "| APPEND, $n session(s) into one mailbox, msg/s | ${R[$c/yubin]:--} | ${R[$c/dovecot]:--} | $(ratio "${R[$c/yubin]:--}" "${R[$c/dovecot]:--}") | $(cpu_of $c yubin) | $(cpu_of $c dovecot) | ${NOTE[$c]:-ok} |"
     done
+    if [ -n "$SPREAD" ]; then
+        c=append-spread
+        echo "| APPEND, $SPREAD sessions into $SPREAD mailboxes, msg/s | ${R[$c/yubin]:--} | ${R[$c/dovecot]:--} | $(ratio "${R[$c/yubin]:--}" "${R[$c/dovecot]:--}") | $(cpu_of $c yubin) | $(cpu_of $c dovecot) | ${NOTE[$c]:-ok} |"
+    fi
     c=fetch
     echo "| SELECT + UID FETCH 1:* (FLAGS), $BIG msgs, ms | $(ms "${R[$c/yubin]:--}") | $(ms "${R[$c/dovecot]:--}") | $(inv_ratio "${R[$c/yubin]:--}" "${R[$c/dovecot]:--}") | $(cpu_of $c yubin) | $(cpu_of $c dovecot) | ${NOTE[$c]:-ok} |"
     c=search
@@ -457,7 +476,7 @@ cpu_of() { # cell server -> "client/server CPU s" of the median-ish first rep
     echo
     echo "All runs (rate in msg/s or ops/s, time in s):"
     echo
-    for c in append-${SESSIONS// / append-} fetch search mixed; do
+    for c in append-${SESSIONS// / append-} append-spread fetch search mixed; do
         for t in "${TARGETS[@]}"; do
             [ -n "${R[$c/$t/all]:-}" ] && echo "- $c $t: ${R[$c/$t/all]}"
         done
