@@ -150,7 +150,7 @@ mail_location = maildir:~/Maildir
 first_valid_uid = $MAIL_UID
 last_valid_uid = $MAIL_UID
 default_process_limit = $DV_LIMIT
-default_client_limit = $((DV_LIMIT * 2))
+default_client_limit = $((DV_LIMIT * 2 + 100))
 passdb {
   driver = passwd-file
   args = $DV/users
@@ -257,6 +257,7 @@ mem_run() { # name port pid count self_flag
     set -- $before; local rb=$1 pb=$2 nb=$3
     set -- $after
     R[mem/$name/open]=${open:-0}
+    R[mem/$name/failed]=$(awk '/^open/ { sub("failed=", "", $3); print $3 }' "$WORK/idle-$name.out")
     R[mem/$name/procs]="$nb -> $3"
     R[mem/$name/login_s]=$(awk '/^open/ { sub("login_seconds=", "", $4); print $4 }' "$WORK/idle-$name.out")
     if [ "${open:-0}" -gt 0 ]; then
@@ -274,9 +275,14 @@ if [ "$IDLE" -gt 0 ]; then
     kill "$YB_PID" 2>/dev/null || true
     if [ "$IDLE_DOVECOT" -gt 0 ]; then
         mem_run dovecot "$DV_PORT" "$DV_PID" "$IDLE_DOVECOT" ""
-        # Let the imap processes exit before the throughput runs.
-        sleep 3
+        # Let the imap processes exit and the machine settle before the throughput runs
+        # (closing 11,000 connections otherwise slows the first APPEND run of both servers).
+        for ((i = 0; i < 300; i++)); do
+            [ "$(python3 "$ROOT/bench/delivery/procmem.py" "$DV_PID" | cut -d' ' -f3)" -le 10 ] && break
+            sleep 0.1
+        done
     fi
+    sleep 5
 fi
 
 start_yubin "$WORK/yubin"
@@ -489,11 +495,11 @@ cpu_of() { # cell server -> "client/server CPU s" of the median-ish first rep
         echo
         echo "Memory per idle logged-in connection (LOGIN answered, then silent; no IDLE command):"
         echo
-        echo "| server | connections open | processes before -> after | KiB/conn (RSS delta) | KiB/conn (PSS delta) | login time, s |"
+        echo "| server | connections open (failed) | processes before -> after | KiB/conn (RSS delta) | KiB/conn (PSS delta) | login time, s |"
         echo "|---|---:|---:|---:|---:|---:|"
-        echo "| Yubin (one process, fresh instance, MALLOC_MMAP_THRESHOLD_=131072) | ${R[mem/yubin/open]:-0} | ${R[mem/yubin/procs]:--} | ${R[mem/yubin/rss]:--} | ${R[mem/yubin/pss]:--} | ${R[mem/yubin/login_s]:--} |"
+        echo "| Yubin (one process, fresh instance, MALLOC_MMAP_THRESHOLD_=131072) | ${R[mem/yubin/open]:-0} (${R[mem/yubin/failed]:--}) | ${R[mem/yubin/procs]:--} | ${R[mem/yubin/rss]:--} | ${R[mem/yubin/pss]:--} | ${R[mem/yubin/login_s]:--} |"
         [ "$IDLE_DOVECOT" -gt 0 ] &&
-            echo "| Dovecot (process per connection; PSS summed over the master's tree) | ${R[mem/dovecot/open]:-0} | ${R[mem/dovecot/procs]:--} | ${R[mem/dovecot/rss]:--} | ${R[mem/dovecot/pss]:--} | ${R[mem/dovecot/login_s]:--} |"
+            echo "| Dovecot (process per connection; PSS summed over the master's tree) | ${R[mem/dovecot/open]:-0} (${R[mem/dovecot/failed]:--}) | ${R[mem/dovecot/procs]:--} | ${R[mem/dovecot/rss]:--} | ${R[mem/dovecot/pss]:--} | ${R[mem/dovecot/login_s]:--} |"
     fi
     echo
     echo "Yubin main instance (glibc defaults) at the end of the run, no connection open: RSS $(( ${YB_END_MEM%% *} / 1024 )) MiB."
