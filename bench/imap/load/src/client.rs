@@ -16,8 +16,9 @@ pub enum Status {
 /// One connection; commands are sent one at a time (no pipelining), as a client that waits
 /// for each answer does, so throughput is sessions / latency.
 pub struct Conn {
+    /// Writes go to the inner stream (`get_mut`): BufReader buffers only reads, and one
+    /// descriptor per connection lets 10,000 connections fit a 20,000-descriptor limit.
     reader: BufReader<TcpStream>,
-    writer: TcpStream,
     next_tag: u64,
     line: Vec<u8>,
     /// Last `* n EXISTS` seen (kept up to date by `* n EXPUNGE` too).
@@ -43,10 +44,8 @@ impl Conn {
         stream
             .set_read_timeout(Some(Duration::from_secs(300)))
             .map_err(|e| io_err("timeout", e))?;
-        let writer = stream.try_clone().map_err(|e| io_err("clone", e))?;
         let mut conn = Conn {
-            reader: BufReader::with_capacity(64 * 1024, stream),
-            writer,
+            reader: BufReader::with_capacity(16 * 1024, stream),
             next_tag: 1,
             line: Vec::with_capacity(4096),
             exists: 0,
@@ -160,7 +159,10 @@ impl Conn {
     }
 
     fn send(&mut self, bytes: &[u8]) -> Result<()> {
-        self.writer.write_all(bytes).map_err(|e| io_err("write", e))
+        self.reader
+            .get_mut()
+            .write_all(bytes)
+            .map_err(|e| io_err("write", e))
     }
 
     fn finish(&mut self, tag: &str, mut untagged: impl FnMut(&[u8])) -> Result<(Status, String)> {
