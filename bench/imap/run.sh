@@ -227,13 +227,9 @@ declare -A R   # R[cell/server] = figure
 declare -A NOTE
 
 # ---------------------------------------------------------------- memory
-# Yubin: a fresh instance of its own. Every login verifies an Argon2id hash (19 MiB of
-# memory) on a blocking-pool thread. glibc raises its mmap threshold after the first such
-# buffer is freed, so later ones come from the per-thread arenas and stay resident when
-# freed: after a few hundred logins the process holds ~600 MiB that is not per-connection
-# state, and it would swamp the figure (and, reused, hide it). The memory instance therefore
-# runs with MALLOC_MMAP_THRESHOLD_=131072 (a fixed threshold: freed hash buffers go back to
-# the kernel); the main instance keeps glibc's defaults and its RSS is reported at the end.
+# Yubin: a fresh instance of its own, so the figure is per-connection state only. (Before the
+# binary used mimalloc, glibc kept each login's freed 19 MiB Argon2 buffer resident; that is
+# gone, and the main instance's RSS at the end of the run shows it.)
 # Dovecot: one imap process per connection; PSS summed over the master's process tree.
 mem_run() { # name port pid count self_flag
     local name=$1 port=$2 pid=$3 count=$4 self=$5 before after fifo holder i open
@@ -268,7 +264,7 @@ mem_run() { # name port pid count self_flag
     log "memory $name: ${open:-0} open, RSS ${R[mem/$name/rss]:-?} KiB/conn, PSS ${R[mem/$name/pss]:-?} KiB/conn"
 }
 if [ "$IDLE" -gt 0 ]; then
-    start_yubin "$WORK/yubin-mem" MALLOC_MMAP_THRESHOLD_=131072
+    start_yubin "$WORK/yubin-mem"
     log "memory: $IDLE idle connections to Yubin"
     LOADS+=("memory: $(loadavg)")
     mem_run yubin "$YB_PORT" "$YB_PID" "$IDLE" --self
@@ -497,7 +493,7 @@ cpu_of() { # cell server -> "client/server CPU s" of the median-ish first rep
         echo
         echo "| server | connections open (failed) | processes before -> after | KiB/conn (RSS delta) | KiB/conn (PSS delta) | login time, s |"
         echo "|---|---:|---:|---:|---:|---:|"
-        echo "| Yubin (one process, fresh instance, MALLOC_MMAP_THRESHOLD_=131072) | ${R[mem/yubin/open]:-0} (${R[mem/yubin/failed]:--}) | ${R[mem/yubin/procs]:--} | ${R[mem/yubin/rss]:--} | ${R[mem/yubin/pss]:--} | ${R[mem/yubin/login_s]:--} |"
+        echo "| Yubin (one process, fresh instance) | ${R[mem/yubin/open]:-0} (${R[mem/yubin/failed]:--}) | ${R[mem/yubin/procs]:--} | ${R[mem/yubin/rss]:--} | ${R[mem/yubin/pss]:--} | ${R[mem/yubin/login_s]:--} |"
         [ "$IDLE_DOVECOT" -gt 0 ] &&
             echo "| Dovecot (process per connection; PSS summed over the master's tree) | ${R[mem/dovecot/open]:-0} (${R[mem/dovecot/failed]:--}) | ${R[mem/dovecot/procs]:--} | ${R[mem/dovecot/rss]:--} | ${R[mem/dovecot/pss]:--} | ${R[mem/dovecot/login_s]:--} |"
     fi
