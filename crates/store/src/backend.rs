@@ -115,6 +115,9 @@ pub enum Op {
     Add(Vec<u8>, i64),
 }
 
+/// A callback that receives one key and value of a scan.
+pub type Visit<'a> = dyn FnMut(&[u8], &[u8]) -> Result<()> + 'a;
+
 /// Reads from a consistent view of the store.
 pub trait ReadView {
     /// The value at `key`, if present.
@@ -126,6 +129,24 @@ pub trait ReadView {
     /// holds further keys; resume from [`ScanPage::resume`]. A scan never returns more than
     /// `limit` entries, so callers bound their memory.
     fn scan(&self, range: &KeyRange, limit: usize) -> Result<ScanPage>;
+
+    /// Like [`ReadView::scan`], but hands each entry to `visit` as borrowed slices instead of
+    /// copying it out, for reads of many small rows (a mailbox's messages at SELECT). Returns
+    /// the range that continues the scan, if more keys follow. The default goes through `scan`.
+    ///
+    /// Errors: those of `scan`, and the first error `visit` returns (the scan stops there).
+    fn scan_each(
+        &self,
+        range: &KeyRange,
+        limit: usize,
+        visit: &mut Visit<'_>,
+    ) -> Result<Option<KeyRange>> {
+        let page = self.scan(range, limit)?;
+        for (k, v) in &page.entries {
+            visit(k, v)?;
+        }
+        Ok(page.resume(range))
+    }
 }
 
 /// A write transaction. Reads see the transaction's own applied writes.

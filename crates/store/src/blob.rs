@@ -18,7 +18,14 @@ pub type BlobHash = [u8; 32];
 
 /// Hex form of a blob hash, as stored in records.
 pub fn hash_hex(hash: &BlobHash) -> String {
-    hash.iter().map(|b| format!("{b:02x}")).collect()
+    // One allocation: SELECT builds this for every message of a mailbox.
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(64);
+    for b in hash {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 /// Parses the hex form of a blob hash.

@@ -100,6 +100,31 @@ pub fn ordered_scans(backend: &dyn Backend) {
     let page = view.scan(&between, 1000).expect("scan");
     assert_eq!(page.entries.len(), 10, "end bound is exclusive");
     assert!(!page.more, "no more after the end");
+    // scan_each visits the same entries, a page at a time, values included; 300 = 64 * 4 + 44,
+    // and a limit that divides the range exactly (60) must not report a last empty page as more.
+    for limit in [64, 60, 300, 1000] {
+        let mut visited: Vec<Vec<u8>> = Vec::new();
+        let mut next = Some(range.clone());
+        let mut pages = 0;
+        while let Some(r) = next {
+            let mut in_page = 0;
+            next = view
+                .scan_each(&r, limit, &mut |k, v| {
+                    assert_eq!(k, v, "value visited with its key");
+                    visited.push(k.to_vec());
+                    in_page += 1;
+                    Ok(())
+                })
+                .expect("scan_each");
+            assert!(in_page <= limit, "scan_each visits at most `limit` entries");
+            pages += 1;
+            assert!(pages <= 300, "scan_each terminates");
+        }
+        assert_eq!(
+            visited, keys,
+            "scan_each with limit {limit} covers the range in order"
+        );
+    }
 }
 
 /// Clearing a range removes exactly the keys in it.

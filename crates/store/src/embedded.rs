@@ -10,7 +10,9 @@ use std::path::Path;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-use crate::backend::{Backend, KeyRange, Limits, Op, ReadView, ScanPage, WriteTxn, decode_counter};
+use crate::backend::{
+    Backend, KeyRange, Limits, Op, ReadView, ScanPage, Visit, WriteTxn, decode_counter,
+};
 use crate::error::{Error, Result};
 
 const KV: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kv");
@@ -82,6 +84,39 @@ impl ReadView for Snapshot {
 
     fn scan(&self, range: &KeyRange, limit: usize) -> Result<ScanPage> {
         scan(&self.table, range, limit)
+    }
+
+    fn scan_each(
+        &self,
+        range: &KeyRange,
+        limit: usize,
+        visit: &mut Visit<'_>,
+    ) -> Result<Option<KeyRange>> {
+        let iter = self
+            .table
+            .range::<&[u8]>(range.bounds())
+            .map_err(|e| Error::internal("scan", e))?;
+        let mut seen = 0usize;
+        let mut last: Option<Vec<u8>> = None;
+        for item in iter {
+            let (k, v) = item.map_err(|e| Error::internal("scan", e))?;
+            if seen == limit {
+                // More keys follow: resume just after the last one visited.
+                return Ok(last.map(|mut start| {
+                    start.push(0);
+                    KeyRange {
+                        start,
+                        end: range.end.clone(),
+                    }
+                }));
+            }
+            visit(k.value(), v.value())?;
+            seen += 1;
+            if seen == limit {
+                last = Some(k.value().to_vec());
+            }
+        }
+        Ok(None)
     }
 }
 

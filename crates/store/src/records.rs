@@ -100,10 +100,197 @@ pub struct QueueRecord {
     pub created: i64,
 }
 
-pub(crate) fn encode<T: Serialize>(record: &T) -> Result<Vec<u8>> {
-    serde_json::to_vec(record).map_err(|e| Error::internal("encoding a record", e))
+/// How a record type is stored. JSON by default; [`MessageRecord`], of which a mailbox holds
+/// one per message and SELECT reads them all, has a compact binary form.
+pub trait Record: Serialize + for<'de> Deserialize<'de> {
+    /// The stored bytes.
+    fn to_bytes(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec(self).map_err(|e| Error::internal("encoding a record", e))
+    }
+
+    /// Parses stored bytes.
+    fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        serde_json::from_slice(bytes).map_err(|e| Error::internal("decoding a record", e))
+    }
 }
 
-pub(crate) fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| Error::internal("decoding a record", e))
+impl Record for DomainRecord {}
+impl Record for AccountRecord {}
+impl Record for AliasRecord {}
+impl Record for MailboxRecord {}
+impl Record for QueueRecord {}
+
+/// First byte of the binary [`MessageRecord`] form (JSON ones start with `{`).
+const MESSAGE_V1: u8 = 1;
+
+impl Record for MessageRecord {
+    /// `1, gid, size, received, modseq (8 bytes each, BE), blob hash (32), flag count (u16),
+    /// flags (u8 length + bytes), message id (u16 length + bytes, 0xFFFF = none)`. Values the
+    /// form cannot hold (a flag over 255 bytes, a malformed blob address) fall back to JSON.
+    fn to_bytes(&self) -> Result<Vec<u8>> {
+        let hash = crate::blob::parse_hash(&self.blob);
+        let id_len = self.message_id.as_ref().map_or(0, String::len);
+        let fits = hash.is_some()
+            && self.flags.len() < usize::from(u16::MAX)
+            && self.flags.iter().all(|f| f.len() <= 255)
+            && id_len < usize::from(u16::MAX);
+        let Some(hash) = hash.filter(|_| fits) else {
+            return serde_json::to_vec(self).map_err(|e| Error::internal("encoding a record", e));
+        };
+        let mut out = Vec::with_capacity(1 + 32 + 32 + 2 + 2 + id_len + self.flags.len() * 8);
+        out.push(MESSAGE_V1);
+        out.extend_from_slice(&self.gid.to_be_bytes());
+        out.extend_from_slice(&self.size.to_be_bytes());
+        out.extend_from_slice(&self.received.to_be_bytes());
+        out.extend_from_slice(&self.modseq.to_be_bytes());
+        out.extend_from_slice(&hash);
+        out.extend_from_slice(&(self.flags.len() as u16).to_be_bytes());
+        for f in &self.flags {
+            out.push(f.len() as u8);
+            out.extend_from_slice(f.as_bytes());
+        }
+        match &self.message_id {
+            Some(id) => {
+                out.extend_from_slice(&(id.len() as u16).to_be_bytes());
+                out.extend_from_slice(id.as_bytes());
+            }
+            None => out.extend_from_slice(&u16::MAX.to_be_bytes()),
+        }
+        Ok(out)
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        if bytes.first() != Some(&MESSAGE_V1) {
+            return serde_json::from_slice(bytes)
+                .map_err(|e| Error::internal("decoding a message record", e));
+        }
+        let bad = || Error::new(crate::ErrorKind::Internal, "corrupt message record");
+        let mut r = Reader {
+            bytes,
+            pos: 1,
+            bad: &bad,
+        };
+        let gid = u64::from_be_bytes(r.array()?);
+        let size = u64::from_be_bytes(r.array()?);
+        let received = i64::from_be_bytes(r.array()?);
+        let modseq = u64::from_be_bytes(r.array()?);
+        let hash: [u8; 32] = r.array()?;
+        let count = u16::from_be_bytes(r.array()?);
+        let mut flags = Vec::with_capacity(usize::from(count));
+        for _ in 0..count {
+            let [len] = r.array()?;
+            flags.push(r.text(usize::from(len))?);
+        }
+        let id_len = u16::from_be_bytes(r.array()?);
+        let message_id = if id_len == u16::MAX {
+            None
+        } else {
+            Some(r.text(usize::from(id_len))?)
+        };
+        Ok(MessageRecord {
+            gid,
+            blob: crate::blob::hash_hex(&hash),
+            size,
+            received,
+            flags,
+            modseq,
+            message_id,
+        })
+    }
+}
+
+/// A bounds-checked cursor over a binary record.
+struct Reader<'a, F: Fn() -> Error> {
+    bytes: &'a [u8],
+    pos: usize,
+    bad: &'a F,
+}
+
+impl<F: Fn() -> Error> Reader<'_, F> {
+    fn take(&mut self, n: usize) -> Result<&[u8]> {
+        let end = self.pos.checked_add(n).ok_or_else(self.bad)?;
+        let out = self.bytes.get(self.pos..end).ok_or_else(self.bad)?;
+        self.pos = end;
+        Ok(out)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        self.take(N)?.try_into().map_err(|_| (self.bad)())
+    }
+
+    fn text(&mut self, n: usize) -> Result<String> {
+        let bytes = self.take(n)?.to_vec();
+        String::from_utf8(bytes).map_err(|_| (self.bad)())
+    }
+}
+
+pub(crate) fn encode<T: Record>(record: &T) -> Result<Vec<u8>> {
+    record.to_bytes()
+}
+
+pub(crate) fn decode<T: Record>(bytes: &[u8]) -> Result<T> {
+    T::from_bytes(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> MessageRecord {
+        MessageRecord {
+            gid: 42,
+            blob: crate::blob::hash_hex(&[7u8; 32]),
+            size: 4096,
+            received: 1_700_000_000,
+            flags: vec!["\\Seen".into(), "$Label1".into()],
+            modseq: 9,
+            message_id: Some("<a@b>".into()),
+        }
+    }
+
+    #[test]
+    fn message_records_round_trip_in_binary_and_read_old_json() {
+        let r = sample();
+        let bytes = r.to_bytes().expect("encode");
+        assert_eq!(bytes[0], MESSAGE_V1);
+        let back = MessageRecord::from_bytes(&bytes).expect("decode");
+        assert_eq!(back.to_bytes().expect("re-encode"), bytes);
+        assert_eq!((back.gid, back.size, back.modseq), (42, 4096, 9));
+        assert_eq!(back.flags, r.flags);
+        assert_eq!(back.blob, r.blob);
+        assert_eq!(back.message_id, r.message_id);
+        let json = serde_json::to_vec(&r).expect("json");
+        assert_eq!(MessageRecord::from_bytes(&json).expect("old form").gid, 42);
+        let none = MessageRecord {
+            message_id: None,
+            ..sample()
+        };
+        assert_eq!(
+            MessageRecord::from_bytes(&none.to_bytes().expect("e"))
+                .expect("d")
+                .message_id,
+            None
+        );
+    }
+
+    #[test]
+    fn truncated_or_odd_message_records_are_errors_or_json() {
+        let bytes = sample().to_bytes().expect("encode");
+        for n in 1..bytes.len() {
+            assert!(
+                MessageRecord::from_bytes(&bytes[..n]).is_err(),
+                "prefix {n}"
+            );
+        }
+        let odd = MessageRecord {
+            blob: "not-a-hash".into(),
+            ..sample()
+        };
+        let stored = odd.to_bytes().expect("encode");
+        assert_eq!(stored[0], b'{', "falls back to JSON");
+        assert_eq!(
+            MessageRecord::from_bytes(&stored).expect("decode").blob,
+            "not-a-hash"
+        );
+    }
 }

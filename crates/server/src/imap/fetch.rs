@@ -230,7 +230,9 @@ impl Session {
                 _ => None,
             };
             let recent = !rev2 && sel.recent.contains(&meta.uid);
-            out.extend_from_slice(format!("* {} FETCH (", i + 1).as_bytes());
+            out.extend_from_slice(b"* ");
+            push_num(&mut out, i as u64 + 1);
+            out.extend_from_slice(b" FETCH (");
             let mut first = true;
             let mut sep = |out: &mut Vec<u8>| {
                 if !first {
@@ -243,7 +245,8 @@ impl Session {
             let mut wrote_modseq = false;
             if uid {
                 sep(&mut out);
-                out.extend_from_slice(format!("UID {}", meta.uid).as_bytes());
+                out.extend_from_slice(b"UID ");
+                push_num(&mut out, u64::from(meta.uid));
                 wrote_uid = true;
             }
             for item in items {
@@ -251,7 +254,8 @@ impl Session {
                     FetchAttr::Uid => {
                         if !wrote_uid {
                             sep(&mut out);
-                            out.extend_from_slice(format!("UID {}", meta.uid).as_bytes());
+                            out.extend_from_slice(b"UID ");
+                            push_num(&mut out, u64::from(meta.uid));
                             wrote_uid = true;
                         }
                     }
@@ -266,7 +270,9 @@ impl Session {
                     FetchAttr::ModSeq => {
                         if !wrote_modseq {
                             sep(&mut out);
-                            out.extend_from_slice(format!("MODSEQ ({})", meta.modseq).as_bytes());
+                            out.extend_from_slice(b"MODSEQ (");
+                            push_num(&mut out, meta.modseq);
+                            out.push(b')');
                             wrote_modseq = true;
                         }
                     }
@@ -277,7 +283,8 @@ impl Session {
                     }
                     FetchAttr::Rfc822Size => {
                         sep(&mut out);
-                        out.extend_from_slice(format!("RFC822.SIZE {}", meta.size).as_bytes());
+                        out.extend_from_slice(b"RFC822.SIZE ");
+                        push_num(&mut out, meta.size);
                     }
                     FetchAttr::Envelope => {
                         if let Some(s) = &structure {
@@ -388,11 +395,14 @@ impl Session {
             // MODSEQ once CONDSTORE is on.
             if condstore && mark_seen && !wrote_uid {
                 sep(&mut out);
-                out.extend_from_slice(format!("UID {}", meta.uid).as_bytes());
+                out.extend_from_slice(b"UID ");
+                push_num(&mut out, u64::from(meta.uid));
             }
             if condstore && !wrote_modseq && (changed_since.is_some() || mark_seen) {
                 sep(&mut out);
-                out.extend_from_slice(format!("MODSEQ ({})", meta.modseq).as_bytes());
+                out.extend_from_slice(b"MODSEQ (");
+                push_num(&mut out, meta.modseq);
+                out.push(b')');
             }
             out.extend_from_slice(b")\r\n");
             if out.len() > 256 * 1024 {
@@ -425,6 +435,22 @@ impl Session {
     }
 }
 
+/// Writes a number in decimal: FETCH 1:* on a large mailbox writes several per message, and
+/// `format!` would allocate a string for each.
+fn push_num(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
 fn join(part: &[u32]) -> String {
     part.iter()
         .map(u32::to_string)
@@ -445,5 +471,19 @@ fn uid_in_set(set: &SequenceSet, uid: u32, max: u32) -> bool {
             let (a, b) = (v(a), v(b));
             (a.min(b)..=a.max(b)).contains(&uid)
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_num;
+
+    #[test]
+    fn numbers_are_written_in_decimal() {
+        for n in [0u64, 7, 10, 99, 100, 4_294_967_295, u64::MAX] {
+            let mut out = Vec::new();
+            push_num(&mut out, n);
+            assert_eq!(out, n.to_string().into_bytes());
+        }
     }
 }

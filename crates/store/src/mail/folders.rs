@@ -90,6 +90,9 @@ pub struct QuotaInfo {
     pub domain_limit: u64,
 }
 
+/// Rows read per scan page by `select`.
+const SELECT_PAGE: usize = 4096;
+
 impl MailStore {
     /// The mailboxes of account `account` (by id), INBOX first, then by name.
     ///
@@ -325,14 +328,18 @@ impl MailStore {
         let name = names::canonical(name)?;
         let view = self.read()?;
         let mbox = rows::mailbox_named(&*view, account, &name)?;
-        let messages = scan_all(&*view, &keys::messages(account, mbox.id))?
-            .into_iter()
-            .map(|(k, v)| {
-                let (_, _, uid) = keys::message_parts(&k)
+        // Decoded page by page: a 100,000-message mailbox is never held twice.
+        let range = keys::messages(account, mbox.id);
+        let mut messages = Vec::with_capacity(usize::try_from(mbox.messages).unwrap_or(0));
+        let mut next = Some(range.clone());
+        while let Some(r) = next {
+            next = view.scan_each(&r, SELECT_PAGE, &mut |k, v| {
+                let (_, _, uid) = keys::message_parts(k)
                     .ok_or_else(|| Error::new(ErrorKind::Internal, "malformed message key"))?;
-                Ok(meta(uid, decode(&v)?))
-            })
-            .collect::<Result<Vec<_>>>()?;
+                messages.push(meta(uid, decode(v)?));
+                Ok(())
+            })?;
+        }
         Ok(MailboxView {
             id: mbox.id,
             name,

@@ -28,7 +28,8 @@ pub(super) fn v1_subscriptions_and_ids(tx: &mut Tx<'_>) -> Result<()> {
             let Some(name) = keys::mailbox_name_of(account.id, &k) else {
                 continue;
             };
-            let old: V1Mailbox = decode(&v)?;
+            let old: V1Mailbox = serde_json::from_slice(&v)
+                .map_err(|e| crate::error::Error::internal("decoding a format-1 mailbox", e))?;
             let record: MailboxRecord = decode(&v)?;
             mailboxes.push((account.id, name.to_string(), old.subscribed, record));
         }
@@ -50,5 +51,12 @@ pub(super) fn v1_subscriptions_and_ids(tx: &mut Tx<'_>) -> Result<()> {
     if highest_validity > last {
         tx.add(keys::sequence("uidvalidity"), highest_validity - last);
     }
+    Ok(())
+}
+
+/// Format 2 -> 3: message rows are written in a binary form from now on (`records.rs`); rows
+/// stored as JSON stay readable and are rewritten as they change, so nothing is rewritten here.
+/// The version bump keeps an older build, which reads only JSON, from opening the store.
+pub(super) fn v2_binary_message_rows(_tx: &mut Tx<'_>) -> Result<()> {
     Ok(())
 }

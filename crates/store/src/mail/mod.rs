@@ -42,11 +42,14 @@ use crate::records::decode;
 
 /// The on-disk format this build writes. Bump it and add a step to `MIGRATIONS` when a change
 /// needs existing data rewritten.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Steps that upgrade the format from version `i + 1` to `i + 2`, run in order inside one commit
 /// each.
-const MIGRATIONS: &[fn(&mut Tx<'_>) -> Result<()>] = &[migrations::v1_subscriptions_and_ids];
+const MIGRATIONS: &[fn(&mut Tx<'_>) -> Result<()>] = &[
+    migrations::v1_subscriptions_and_ids,
+    migrations::v2_binary_message_rows,
+];
 
 /// Room on the change bus; a subscriber further behind gets `Lagged` and resyncs by `changes()`.
 const CHANGE_BUS: usize = 1024;
@@ -258,7 +261,7 @@ pub(crate) fn tx_scan_all(tx: &Tx<'_>, range: &KeyRange) -> Result<Vec<(Vec<u8>,
 }
 
 /// Reads and decodes a record.
-pub(crate) fn get_record<T: for<'de> serde::Deserialize<'de>>(
+pub(crate) fn get_record<T: crate::records::Record>(
     view: &dyn ReadView,
     key: &[u8],
 ) -> Result<Option<T>> {
@@ -266,9 +269,6 @@ pub(crate) fn get_record<T: for<'de> serde::Deserialize<'de>>(
 }
 
 /// Reads and decodes a record inside a write unit.
-pub(crate) fn tx_record<T: for<'de> serde::Deserialize<'de>>(
-    tx: &Tx<'_>,
-    key: &[u8],
-) -> Result<Option<T>> {
+pub(crate) fn tx_record<T: crate::records::Record>(tx: &Tx<'_>, key: &[u8]) -> Result<Option<T>> {
     tx.get(key)?.map(|v| decode(&v)).transpose()
 }
