@@ -199,6 +199,40 @@ impl Record for MessageRecord {
     }
 }
 
+/// A message row straight into the session-facing form, without the hex detour of
+/// [`MessageRecord::blob`]: SELECT does this for every message of a mailbox.
+pub(crate) fn decode_meta(uid: u32, bytes: &[u8]) -> Result<crate::mail::MessageMeta> {
+    if bytes.first() != Some(&MESSAGE_V1) {
+        return crate::mail::meta_of(uid, MessageRecord::from_bytes(bytes)?);
+    }
+    let bad = || Error::new(crate::ErrorKind::Internal, "corrupt message record");
+    let mut r = Reader {
+        bytes,
+        pos: 1,
+        bad: &bad,
+    };
+    let gid = u64::from_be_bytes(r.array()?);
+    let size = u64::from_be_bytes(r.array()?);
+    let received = i64::from_be_bytes(r.array()?);
+    let modseq = u64::from_be_bytes(r.array()?);
+    let blob: [u8; 32] = r.array()?;
+    let count = u16::from_be_bytes(r.array()?);
+    let mut flags = Vec::with_capacity(usize::from(count));
+    for _ in 0..count {
+        let [len] = r.array()?;
+        flags.push(r.text(usize::from(len))?);
+    }
+    Ok(crate::mail::MessageMeta {
+        uid,
+        gid,
+        flags,
+        modseq,
+        size,
+        received,
+        blob,
+    })
+}
+
 /// A bounds-checked cursor over a binary record.
 struct Reader<'a, F: Fn() -> Error> {
     bytes: &'a [u8],
@@ -259,8 +293,15 @@ mod tests {
         assert_eq!(back.flags, r.flags);
         assert_eq!(back.blob, r.blob);
         assert_eq!(back.message_id, r.message_id);
+        let m = decode_meta(5, &bytes).expect("meta");
+        assert_eq!((m.uid, m.gid, m.modseq, m.blob), (5, 42, 9, [7u8; 32]));
+        assert_eq!(m.flags, r.flags);
         let json = serde_json::to_vec(&r).expect("json");
         assert_eq!(MessageRecord::from_bytes(&json).expect("old form").gid, 42);
+        assert_eq!(
+            decode_meta(5, &json).expect("meta from json").blob,
+            [7u8; 32]
+        );
         let none = MessageRecord {
             message_id: None,
             ..sample()

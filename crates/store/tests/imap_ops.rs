@@ -500,7 +500,7 @@ async fn purge_removes_a_body_only_when_nothing_refers_to_it() {
     ok(&store).await;
 
     let archive = store.select(a, "Archive").expect("select");
-    let blob = archive.messages[0].blob.clone();
+    let blob = archive.messages[0].blob;
     store
         .store_flags(
             a,
@@ -554,9 +554,7 @@ async fn inline_bodies_and_dropped_mailboxes_are_purged() {
     for i in 0..5 {
         append(&store, a, "Lists", &format!("\r\nlist mail {i}\r\n")).await;
     }
-    let blob = store.select(a, "Lists").expect("select").messages[0]
-        .blob
-        .clone();
+    let blob = store.select(a, "Lists").expect("select").messages[0].blob;
     assert_eq!(store.quota(a).expect("quota").messages, 5);
     store.delete_mailbox(a, "Lists").await.expect("delete");
     assert_eq!(

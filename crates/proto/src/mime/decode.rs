@@ -128,6 +128,17 @@ pub fn quoted_printable(input: &[u8]) -> Vec<u8> {
 /// Converts text in `charset` to UTF-8; unknown charsets and invalid sequences become U+FFFD
 /// where needed (the bytes are read as UTF-8 then).
 pub fn to_utf8(bytes: &[u8], charset: Option<&str>) -> String {
+    // Most text is US-ASCII or UTF-8: checking it is much faster than decoding it byte by byte
+    // (SEARCH TEXT spent a third of its time there).
+    let plain = charset.is_none_or(|c| {
+        let c = c.trim();
+        c.eq_ignore_ascii_case("us-ascii")
+            || c.eq_ignore_ascii_case("utf-8")
+            || c.eq_ignore_ascii_case("utf8")
+    });
+    if plain && let Ok(text) = std::str::from_utf8(bytes) {
+        return text.to_string();
+    }
     match charset.and_then(|c| charset_decoder(c.trim().as_bytes())) {
         Some(decode) => decode(bytes),
         None => String::from_utf8_lossy(bytes).into_owned(),

@@ -58,7 +58,7 @@ impl MailStore {
                     format!("modseq index entry {k:02x?} points to a missing message"),
                 ));
             };
-            changed.push(meta(uid, record));
+            changed.push(meta(uid, record)?);
         }
         changed.sort_by_key(|m| m.uid);
         let mut vanished = super::scan_all(

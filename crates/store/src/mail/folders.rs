@@ -11,7 +11,7 @@
 //!   the purger's (key family 0x13).
 //! - Subscriptions are their own key family, independent of existence (RFC 9051 §6.3.7).
 
-use super::messages::{MessageMeta, meta};
+use super::messages::MessageMeta;
 use super::names;
 use super::rows::{self, Lookup};
 use super::{MailStore, MailboxChanged, MailboxInfo, get_record, scan_all, tx_record, tx_scan_all};
@@ -336,7 +336,7 @@ impl MailStore {
             next = view.scan_each(&r, SELECT_PAGE, &mut |k, v| {
                 let (_, _, uid) = keys::message_parts(k)
                     .ok_or_else(|| Error::new(ErrorKind::Internal, "malformed message key"))?;
-                messages.push(meta(uid, decode(v)?));
+                messages.push(crate::records::decode_meta(uid, v)?);
                 Ok(())
             })?;
         }

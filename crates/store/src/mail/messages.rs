@@ -16,7 +16,7 @@ use super::delivery::{INLINE_MAX, header_message_id};
 use super::flags::{self, FlagMode};
 use super::rows;
 use super::{MailStore, MailboxChanged, now};
-use crate::blob::{BlobHash, parse_hash};
+use crate::blob::BlobHash;
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys;
 use crate::records::{MessageRecord, encode};
@@ -42,8 +42,8 @@ pub struct MessageMeta {
     pub size: u64,
     /// INTERNALDATE, seconds since the Unix epoch.
     pub received: i64,
-    /// The body's address, for [`MailStore::message_bytes`].
-    pub blob: String,
+    /// The body's address (its SHA-256), for [`MailStore::message_bytes`].
+    pub blob: crate::blob::BlobHash,
 }
 
 /// What `store_flags` did.
@@ -69,16 +69,16 @@ pub struct CopyOutcome {
 /// One message to append.
 type NewMessage = (Vec<u8>, Vec<String>, Option<i64>);
 
-pub(crate) fn meta(uid: u32, record: MessageRecord) -> MessageMeta {
-    MessageMeta {
+pub(crate) fn meta(uid: u32, record: MessageRecord) -> Result<MessageMeta> {
+    Ok(MessageMeta {
         uid,
+        blob: blob_of(&record)?,
         gid: record.gid,
         flags: record.flags,
         modseq: record.modseq,
         size: record.size,
         received: record.received,
-        blob: record.blob,
-    }
+    })
 }
 
 impl MailStore {
@@ -210,7 +210,7 @@ impl MailStore {
                         }
                         let next = flags::apply(&record.flags, mode, &given);
                         if next == record.flags {
-                            part.unchanged.push(meta(uid, record));
+                            part.unchanged.push(meta(uid, record)?);
                             continue;
                         }
                         tx.clear(keys::modseq(account, mailbox_id, record.modseq));
@@ -221,7 +221,7 @@ impl MailStore {
                             uid.to_be_bytes().to_vec(),
                         );
                         tx.set(keys::message(account, mailbox_id, uid), encode(&record)?);
-                        part.changed.push(meta(uid, record));
+                        part.changed.push(meta(uid, record)?);
                     }
                     if !part.changed.is_empty() {
                         tx.set(keys::mailbox(account, &name), encode(&mbox)?);
@@ -443,13 +443,8 @@ impl MailStore {
     /// in the metadata store, else the file.
     ///
     /// Errors: `InvalidData` (malformed address), `Internal` (missing body).
-    pub async fn message_bytes(&self, blob: &str) -> Result<Vec<u8>> {
-        let hash = parse_hash(blob).ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidData,
-                format!("'{blob}' is not a blob address"),
-            )
-        })?;
+    pub async fn message_bytes(&self, blob: &crate::blob::BlobHash) -> Result<Vec<u8>> {
+        let hash = *blob;
         if let Some(bytes) = self.read()?.get(&keys::blob_inline(&hash))? {
             return Ok(bytes);
         }

@@ -29,6 +29,7 @@ pub use delivery::{Delivery, DeliveryOutcome, LocalTarget, Resolution, Resolved}
 pub use flags::FlagMode;
 pub use folders::{MailboxStatus, MailboxView, QuotaInfo};
 pub use mailbox::{MailboxInfo, MessageInfo};
+pub(crate) use messages::meta as meta_of;
 pub use messages::{CopyOutcome, FlagOutcome, MessageMeta};
 pub use tenancy::{AccountInfo, DomainInfo};
 

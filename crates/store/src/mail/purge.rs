@@ -313,7 +313,7 @@ mod grace_tests {
             .await
             .expect("append");
         let view = store.select(account, "INBOX").expect("select");
-        let blob = view.messages[0].blob.clone();
+        let blob = view.messages[0].blob;
         store
             .expunge(account, view.id, None)
             .await

@@ -6,9 +6,9 @@
 use yubin_proto::mime::MessageStructure;
 
 use super::MailStore;
-use crate::blob::{BlobHash, parse_hash};
+use crate::blob::BlobHash;
 use crate::commit::Tx;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::keys;
 
 /// Largest structure record cached; a message with thousands of parts is analysed on demand
@@ -42,13 +42,8 @@ impl MailStore {
     /// analyses the bytes itself.
     ///
     /// Errors: `InvalidData` for a malformed blob address, `Internal` for an unreadable record.
-    pub fn message_structure(&self, blob: &str) -> Result<Option<MessageStructure>> {
-        let hash = parse_hash(blob).ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidData,
-                format!("'{blob}' is not a blob address"),
-            )
-        })?;
+    pub fn message_structure(&self, blob: &BlobHash) -> Result<Option<MessageStructure>> {
+        let hash = *blob;
         let Some(bytes) = self.read()?.get(&keys::blob_structure(&hash))? else {
             return Ok(None);
         };
