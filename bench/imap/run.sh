@@ -498,7 +498,7 @@ cpu_of() { # cell server -> "client/server CPU s" of the median-ish first rep
             echo "| Dovecot (process per connection; PSS summed over the master's tree) | ${R[mem/dovecot/open]:-0} (${R[mem/dovecot/failed]:--}) | ${R[mem/dovecot/procs]:--} | ${R[mem/dovecot/rss]:--} | ${R[mem/dovecot/pss]:--} | ${R[mem/dovecot/login_s]:--} |"
     fi
     echo
-    echo "Yubin main instance (glibc defaults) at the end of the run, no connection open: RSS $(( ${YB_END_MEM%% *} / 1024 )) MiB."
+    echo "Yubin main instance at the end of the run, no connection open: RSS $(( ${YB_END_MEM%% *} / 1024 )) MiB."
     if [ -n "$yl$dl" ]; then
         echo
         echo "Mixed workload per operation (the median-rate run): name count (p50 / p99 ms):"

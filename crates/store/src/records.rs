@@ -164,6 +164,34 @@ impl Record for MessageRecord {
             return serde_json::from_slice(bytes)
                 .map_err(|e| Error::internal("decoding a message record", e));
         }
+        let row = BinaryRow::parse(bytes, true)?;
+        Ok(MessageRecord {
+            gid: row.gid,
+            blob: crate::blob::hash_hex(&row.hash),
+            size: row.size,
+            received: row.received,
+            flags: row.flags,
+            modseq: row.modseq,
+            message_id: row.message_id,
+        })
+    }
+}
+
+/// The fields of a binary message row.
+struct BinaryRow {
+    gid: u64,
+    size: u64,
+    received: i64,
+    modseq: u64,
+    hash: [u8; 32],
+    flags: Vec<String>,
+    message_id: Option<String>,
+}
+
+impl BinaryRow {
+    /// Parses a row that starts with [`MESSAGE_V1`]; the Message-ID only when `with_id`
+    /// (SELECT does not need it, and it would be one more allocation per message).
+    fn parse(bytes: &[u8], with_id: bool) -> Result<Self> {
         let bad = || Error::new(crate::ErrorKind::Internal, "corrupt message record");
         let mut r = Reader {
             bytes,
@@ -184,16 +212,19 @@ impl Record for MessageRecord {
         let id_len = u16::from_be_bytes(r.array()?);
         let message_id = if id_len == u16::MAX {
             None
-        } else {
+        } else if with_id {
             Some(r.text(usize::from(id_len))?)
+        } else {
+            r.take(usize::from(id_len))?;
+            None
         };
-        Ok(MessageRecord {
+        Ok(Self {
             gid,
-            blob: crate::blob::hash_hex(&hash),
             size,
             received,
-            flags,
             modseq,
+            hash,
+            flags,
             message_id,
         })
     }
@@ -205,31 +236,15 @@ pub(crate) fn decode_meta(uid: u32, bytes: &[u8]) -> Result<crate::mail::Message
     if bytes.first() != Some(&MESSAGE_V1) {
         return crate::mail::meta_of(uid, MessageRecord::from_bytes(bytes)?);
     }
-    let bad = || Error::new(crate::ErrorKind::Internal, "corrupt message record");
-    let mut r = Reader {
-        bytes,
-        pos: 1,
-        bad: &bad,
-    };
-    let gid = u64::from_be_bytes(r.array()?);
-    let size = u64::from_be_bytes(r.array()?);
-    let received = i64::from_be_bytes(r.array()?);
-    let modseq = u64::from_be_bytes(r.array()?);
-    let blob: [u8; 32] = r.array()?;
-    let count = u16::from_be_bytes(r.array()?);
-    let mut flags = Vec::with_capacity(usize::from(count));
-    for _ in 0..count {
-        let [len] = r.array()?;
-        flags.push(r.text(usize::from(len))?);
-    }
+    let row = BinaryRow::parse(bytes, false)?;
     Ok(crate::mail::MessageMeta {
         uid,
-        gid,
-        flags,
-        modseq,
-        size,
-        received,
-        blob,
+        gid: row.gid,
+        flags: row.flags,
+        modseq: row.modseq,
+        size: row.size,
+        received: row.received,
+        blob: row.hash,
     })
 }
 

@@ -10,6 +10,19 @@ use std::ops::Range;
 pub use super::section::{Section, SectionText};
 use crate::secret::Secret;
 
+/// Special-use attributes (RFC 6154 §2, RFC 8457 `\\Important`) in canonical spelling; the
+/// grammar writes CREATE's USE attributes this way.
+pub const SPECIAL_USE: &[&str] = &[
+    "\\All",
+    "\\Archive",
+    "\\Drafts",
+    "\\Flagged",
+    "\\Junk",
+    "\\Sent",
+    "\\Trash",
+    "\\Important",
+];
+
 /// A command tag (RFC 9051 §9 `tag`: 1*<any ASTRING-CHAR except "+">).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Tag(String);

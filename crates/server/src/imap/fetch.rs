@@ -121,11 +121,7 @@ impl Session {
         changed_since: Option<u64>,
         vanished: bool,
     ) -> Outcome {
-        let account = self
-            .state
-            .login()
-            .map(|l| l.account)
-            .ok_or_else(|| Failure::bad("Not authenticated"))?;
+        let account = self.account()?;
         // RFC 7162 §3.1: CHANGEDSINCE or the MODSEQ item turn CONDSTORE on.
         if changed_since.is_some() || items.contains(&FetchAttr::ModSeq) {
             self.enable_condstore();

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use yubin_proto::imap::command::{
-    ListReturn, ListSelection, MailboxName, SelectParams, StatusItem,
+    ListReturn, ListSelection, MailboxName, SPECIAL_USE, SelectParams, StatusItem,
 };
 use yubin_proto::imap::response::{quoted_or_literal, write_sequence_set};
 use yubin_store::MailboxInfo;
@@ -13,17 +13,6 @@ use super::errors::Failure;
 use super::selected::Selected;
 use super::session::{Done, Outcome, Session};
 use super::state::State;
-
-/// Special-use attributes CREATE may set (RFC 6154 §2).
-const SPECIAL_USES: [&str; 7] = [
-    "\\All",
-    "\\Archive",
-    "\\Drafts",
-    "\\Flagged",
-    "\\Junk",
-    "\\Sent",
-    "\\Trash",
-];
 
 /// One name a LIST may return, with what is known about it.
 #[derive(Default)]
@@ -36,13 +25,6 @@ struct Entry {
 }
 
 impl Session {
-    fn account(&self) -> Result<u64, Failure> {
-        self.state
-            .login()
-            .map(|l| l.account)
-            .ok_or_else(|| Failure::bad("Not authenticated"))
-    }
-
     pub(crate) async fn select(
         &mut self,
         mailbox: &MailboxName,
@@ -209,7 +191,7 @@ impl Session {
         }
         let mut special = None;
         for attr in special_use {
-            match SPECIAL_USES.iter().find(|s| s.eq_ignore_ascii_case(attr)) {
+            match SPECIAL_USE.iter().find(|s| s.eq_ignore_ascii_case(attr)) {
                 Some(s) if special.is_none() => special = Some(*s),
                 _ => {
                     return Err(Failure::no(

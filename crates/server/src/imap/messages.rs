@@ -36,20 +36,13 @@ fn uid_set(uids: &[u32]) -> String {
 }
 
 impl Session {
-    fn login_account(&self) -> Result<u64, Failure> {
-        self.state
-            .login()
-            .map(|l| l.account)
-            .ok_or_else(|| Failure::bad("Not authenticated"))
-    }
-
     pub(crate) async fn append(
         &mut self,
         mailbox: &MailboxName,
         messages: &[AppendMessage],
         bytes: &[u8],
     ) -> Outcome {
-        let account = self.login_account()?;
+        let account = self.account()?;
         let name = self.mailbox_name(mailbox)?;
         let mut batch = Vec::with_capacity(messages.len());
         for m in messages {
@@ -101,7 +94,7 @@ impl Session {
         silent: bool,
         flags: &[Flag],
     ) -> Outcome {
-        let account = self.login_account()?;
+        let account = self.account()?;
         if unchanged_since.is_some() {
             self.enable_condstore();
         }
@@ -200,7 +193,7 @@ impl Session {
     }
 
     pub(crate) async fn expunge(&mut self, uids: Option<&SequenceSet>) -> Outcome {
-        let account = self.login_account()?;
+        let account = self.account()?;
         let store = self.service.store.clone();
         let Some(sel) = self.state.selected_mut() else {
             return Err(Failure::bad("No mailbox selected"));
@@ -226,7 +219,7 @@ impl Session {
 
     /// CLOSE (expunge silently, RFC 9051 §6.4.1) or UNSELECT (RFC 3691).
     pub(crate) async fn close(&mut self, expunge: bool) -> Outcome {
-        let account = self.login_account()?;
+        let account = self.account()?;
         let State::Selected(login, sel) = std::mem::replace(&mut self.state, State::Logout) else {
             return Err(Failure::bad("No mailbox selected"));
         };
@@ -248,7 +241,7 @@ impl Session {
         mailbox: &MailboxName,
         moving: bool,
     ) -> Outcome {
-        let account = self.login_account()?;
+        let account = self.account()?;
         let target = self.mailbox_name(mailbox)?;
         let store = self.service.store.clone();
         let Some(sel) = self.state.selected_mut() else {

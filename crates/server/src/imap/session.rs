@@ -609,6 +609,14 @@ impl Session {
         Done::ok("ENABLE completed")
     }
 
+    /// The logged-in account's id.
+    pub(crate) fn account(&self) -> Result<u64, Failure> {
+        self.state
+            .login()
+            .map(|l| l.account)
+            .ok_or_else(|| Failure::bad("Not authenticated"))
+    }
+
     /// Turns CONDSTORE on; the first time with a mailbox selected, its HIGHESTMODSEQ is sent
     /// (RFC 7162 §3.1: the client may not have seen it at SELECT).
     pub(crate) fn enable_condstore(&mut self) {

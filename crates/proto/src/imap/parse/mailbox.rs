@@ -7,17 +7,7 @@ use crate::imap::command::{
     SequenceSet, StatusItem,
 };
 
-/// RFC 6154 §2 special-use attributes, canonical spelling.
-const SPECIAL_USE: &[&str] = &[
-    "\\All",
-    "\\Archive",
-    "\\Drafts",
-    "\\Flagged",
-    "\\Junk",
-    "\\Sent",
-    "\\Trash",
-    "\\Important",
-];
+use crate::imap::command::SPECIAL_USE;
 
 impl Parser<'_> {
     pub(super) fn mailbox_command(&mut self, name: &str) -> PResult<CommandBody> {
