@@ -12,7 +12,7 @@ use yubin_proto::imap::envelope::envelope;
 use yubin_proto::imap::fetch_body::{BinaryError, binary_section, section_bytes};
 use yubin_proto::imap::response::{date_time, write_sequence_set};
 use yubin_proto::mime::MessageStructure;
-use yubin_store::{FlagMode, MessageMeta};
+use yubin_store::FlagMode;
 
 use super::errors::Failure;
 use super::selected::write_flags;
@@ -197,7 +197,7 @@ impl Session {
         }
         let mut failed = Vec::new();
         for &i in &indices {
-            let meta: MessageMeta = sel.messages[i].clone();
+            let meta = &sel.messages[i];
             if sel.pending_expunge.contains(&meta.uid) {
                 continue;
             }
