@@ -205,3 +205,14 @@ def test_binary_of_quoted_printable_drops_trailing_white_space(example):
         lines = c.cmd("a", "FETCH 1 (BINARY.PEEK[1] BINARY.SIZE[1])")
         assert b"BINARY[1] {14}\r\nhello\r\nfoo b\r\n" in lines[0], lines
         assert b"BINARY.SIZE[1] 14" in lines[0], lines
+
+
+def test_sort_displayto_uses_a_groups_name(example):
+    # imaptest sort-display-to: RFC 5957 §3, a group sorts by its name.
+    append(example, msg("1", extra="To: foo bar <a@b.c>\r\n"),
+           msg("2", extra="To: z: aa@aa.org, bb@bb.org;\r\n"),
+           msg("3", extra="To: b@c.d\r\n"),
+           msg("4", extra="To: a: xx@xx.org, yy@yy.org;\r\n"))
+    with session(example) as c:
+        c.cmd("s", "SELECT INBOX")
+        assert b"* SORT 4 3 1 2" in c.cmd("a", "SORT (DISPLAYTO) US-ASCII ALL")

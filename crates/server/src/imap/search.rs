@@ -597,7 +597,13 @@ fn sort_address(s: Option<&MessageStructure>, field: &str, display: bool) -> Str
             _ => &s.envelope.cc,
         };
         if display {
-            mime::display_address(list)
+            // RFC 5957 §3: a group's display name is its name (the group marker's mailbox).
+            match list.first() {
+                Some(first) if first.is_group_marker() => {
+                    first.mailbox.as_ref().map(|m| m.to_string_lossy())
+                }
+                _ => mime::display_address(list),
+            }
         } else {
             // RFC 5256 §3: the first address's mailbox; a group's marker carries the group
             // name there, which is what Dovecot sorts by too.
