@@ -216,3 +216,19 @@ def test_sort_displayto_uses_a_groups_name(example):
     with session(example) as c:
         c.cmd("s", "SELECT INBOX")
         assert b"* SORT 4 3 1 2" in c.cmd("a", "SORT (DISPLAYTO) US-ASCII ALL")
+
+
+def test_thread_placeholder_does_not_jump_ahead_of_a_message_of_the_same_date(example):
+    # imaptest thread5: threads with equal dates are ordered by their first message, and a
+    # placeholder (missing parent) counts as its earliest child.
+    c = example.imap()
+    try:
+        date = '"01-Jan-2020 00:00:00 +0000"'
+        for mid, parent in [("3@b", "1@b"), ("4@b", "2@b"), ("5@b", "2@b")]:
+            m = f"Message-Id: <{mid}>\r\nIn-Reply-To: <{parent}>\r\n\r\nbody\r\n".encode()
+            assert c.append("INBOX", None, date, m)[0] == "OK"
+        c.select("INBOX")
+        typ, data = c.thread("REFERENCES", "US-ASCII", "ALL")
+        assert typ == "OK" and data == [b"(1)((2)(3))"], data
+    finally:
+        c.logout()

@@ -58,15 +58,18 @@ pub struct Node {
 }
 
 impl Node {
-    fn first_date(&self) -> i64 {
-        if self.id.is_some() {
-            self.date
-        } else {
-            self.children
+    /// The sort key of a thread or subtree (RFC 5256 §3 REFERENCES step 4 and 6): the sent date
+    /// of its message, or for a placeholder that of its earliest child; ties go by the number
+    /// of that message, so a placeholder never jumps ahead of a message of the same date.
+    fn sort_key(&self) -> (i64, u32) {
+        match self.id {
+            Some(id) => (self.date, id),
+            None => self
+                .children
                 .iter()
-                .map(Node::first_date)
+                .map(Node::sort_key)
                 .min()
-                .unwrap_or(self.date)
+                .unwrap_or((self.date, u32::MAX)),
         }
     }
 }
@@ -146,7 +149,7 @@ pub fn references(items: Vec<Item>) -> Vec<Node> {
     // Step 5: group roots by base subject.
     threads = group_by_subject(threads);
     let mut out: Vec<Node> = threads.into_iter().map(Tree::into_node).collect();
-    out.sort_by_key(|t| (t.first_date(), t.id));
+    out.sort_by_key(Node::sort_key);
     out
 }
 
@@ -209,7 +212,7 @@ impl Tree {
 
     fn into_node(self) -> Node {
         let mut children: Vec<Node> = self.children.into_iter().map(Tree::into_node).collect();
-        children.sort_by_key(|k| (k.first_date(), k.id));
+        children.sort_by_key(Node::sort_key);
         Node {
             id: self.id,
             date: self.date,
