@@ -15,7 +15,7 @@ use yubin_proto::mime::MessageStructure;
 use yubin_store::FlagMode;
 
 use super::errors::Failure;
-use super::selected::write_flags;
+use super::selected::{set_contains, write_flags};
 use super::session::{Done, Outcome, Session};
 
 /// What a FETCH needs per message beyond the metadata.
@@ -134,12 +134,7 @@ impl Session {
         let condstore = self.enabled.condstore;
         let rev2 = self.enabled.rev2;
         let store = self.service.store.clone();
-        let Some(sel) = self.state.selected_mut() else {
-            return Err(Failure::bad("No mailbox selected"));
-        };
-        if !uid && !sel.seq_in_range(set) {
-            return Err(Failure::bad("Invalid message sequence number"));
-        }
+        let sel = self.state.selected_for(set, uid)?;
         let need = needs(items);
         let mut indices = sel.resolve(set, uid);
         if let Some(since) = changed_since {
@@ -148,17 +143,12 @@ impl Session {
         let mut out = Vec::new();
         if vanished && let Some(since) = changed_since {
             let changes = store.changes(account, sel.id, since)?;
-            let wanted: Vec<u32> = match set {
-                SequenceSet::Ranges(_) => {
-                    let all = sel.resolve(set, true);
-                    let lo = all.first().map(|&i| sel.messages[i].uid).unwrap_or(1);
-                    let _ = lo;
-                    let mut v: Vec<u32> = changes.vanished.clone();
-                    v.retain(|u| uid_in_set(set, *u, sel.max_uid().max(sel.uidnext)));
-                    v
-                }
-                SequenceSet::Saved => Vec::new(),
-            };
+            let star = sel.max_uid().max(sel.uidnext);
+            let wanted: Vec<u32> = changes
+                .vanished
+                .into_iter()
+                .filter(|u| set_contains(set, *u, star, &sel.saved, *u))
+                .collect();
             if !wanted.is_empty() {
                 let mut w = wanted;
                 w.sort_unstable();
@@ -452,22 +442,6 @@ fn join(part: &[u32]) -> String {
         .map(u32::to_string)
         .collect::<Vec<_>>()
         .join(".")
-}
-
-/// Whether `uid` lies in a UID set (`*` = `max`).
-fn uid_in_set(set: &SequenceSet, uid: u32, max: u32) -> bool {
-    use yubin_proto::imap::command::SeqNum;
-    match set {
-        SequenceSet::Saved => false,
-        SequenceSet::Ranges(r) => r.iter().any(|(a, b)| {
-            let v = |n: &SeqNum| match n {
-                SeqNum::Value(v) => *v,
-                SeqNum::Star => max,
-            };
-            let (a, b) = (v(a), v(b));
-            (a.min(b)..=a.max(b)).contains(&uid)
-        }),
-    }
 }
 
 #[cfg(test)]

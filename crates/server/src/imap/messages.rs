@@ -101,12 +101,7 @@ impl Session {
         let condstore = self.enabled.condstore;
         let rev2 = self.enabled.rev2;
         let store = self.service.store.clone();
-        let Some(sel) = self.state.selected_mut() else {
-            return Err(Failure::bad("No mailbox selected"));
-        };
-        if !uid && !sel.seq_in_range(set) {
-            return Err(Failure::bad("Invalid message sequence number"));
-        }
+        let sel = self.state.selected_for(set, uid)?;
         if sel.read_only {
             return Err(Failure::no(
                 Some("CANNOT"),
@@ -244,12 +239,7 @@ impl Session {
         let account = self.account()?;
         let target = self.mailbox_name(mailbox)?;
         let store = self.service.store.clone();
-        let Some(sel) = self.state.selected_mut() else {
-            return Err(Failure::bad("No mailbox selected"));
-        };
-        if !uid && !sel.seq_in_range(set) {
-            return Err(Failure::bad("Invalid message sequence number"));
-        }
+        let sel = self.state.selected_for(set, uid)?;
         if moving && sel.read_only {
             return Err(Failure::no(
                 Some("CANNOT"),

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use mail_parser::HeaderValue;
 use mail_parser::parsers::MessageStream;
 use yubin_proto::imap::command::{
-    Date, SearchKey, SearchReturn, SeqNum, SequenceSet, SortCriterion, SortKey, ThreadAlgorithm,
+    Date, SearchKey, SearchReturn, SortCriterion, SortKey, ThreadAlgorithm,
 };
 use yubin_proto::imap::response::write_sequence_set;
 use yubin_proto::mime::MessageStructure;
@@ -19,6 +19,7 @@ use yubin_proto::mime::search as mime;
 use yubin_store::MessageMeta;
 
 use super::errors::Failure;
+use super::selected::set_contains;
 use super::session::{Done, Outcome, Session};
 
 /// Charsets SEARCH accepts; others get NO [BADCHARSET (...)].
@@ -104,20 +105,6 @@ fn day_of(timestamp: i64) -> i64 {
 fn contains(haystack: &str, needle: &[u8]) -> bool {
     let needle = String::from_utf8_lossy(needle).to_lowercase();
     needle.is_empty() || haystack.to_lowercase().contains(&needle)
-}
-
-fn in_set(set: &SequenceSet, n: u32, max: u32, saved: &BTreeSet<u32>, uid: u32) -> bool {
-    match set {
-        SequenceSet::Saved => saved.contains(&uid),
-        SequenceSet::Ranges(r) => r.iter().any(|(a, b)| {
-            let v = |x: &SeqNum| match x {
-                SeqNum::Value(v) => *v,
-                SeqNum::Star => max,
-            };
-            let (a, b) = (v(a), v(b));
-            (a.min(b)..=a.max(b)).contains(&n)
-        }),
-    }
 }
 
 struct Env<'a> {
@@ -209,8 +196,8 @@ fn eval(key: &SearchKey, c: &mut Candidate<'_>, env: &Env<'_>) -> bool {
         K::Or(a, b) => eval(a, c, env) || eval(b, c, env),
         K::Not(a) => !eval(a, c, env),
         K::All => true,
-        K::SequenceSet(set) => in_set(set, c.seq, env.max_seq, env.saved, m.uid),
-        K::Uid(set) => in_set(set, m.uid, env.max_uid, env.saved, m.uid),
+        K::SequenceSet(set) => set_contains(set, c.seq, env.max_seq, env.saved, m.uid),
+        K::Uid(set) => set_contains(set, m.uid, env.max_uid, env.saved, m.uid),
         K::Flag(f) => {
             if f.0.eq_ignore_ascii_case("\\Recent") {
                 c.recent

@@ -158,6 +158,28 @@ impl Selected {
     }
 }
 
+/// Whether `n` (a sequence number or UID, `*` meaning `star`) is in `set`; `$` (SEARCHRES)
+/// is the saved UIDs, checked against `uid`.
+pub(crate) fn set_contains(
+    set: &SequenceSet,
+    n: u32,
+    star: u32,
+    saved: &BTreeSet<u32>,
+    uid: u32,
+) -> bool {
+    match set {
+        SequenceSet::Saved => saved.contains(&uid),
+        SequenceSet::Ranges(r) => r.iter().any(|(a, b)| {
+            let v = |x: &SeqNum| match x {
+                SeqNum::Value(v) => *v,
+                SeqNum::Star => star,
+            };
+            let (a, b) = (v(a), v(b));
+            (a.min(b)..=a.max(b)).contains(&n)
+        }),
+    }
+}
+
 /// Writes a flag list; `recent` adds \Recent (IMAP4rev1 only, never stored).
 pub(crate) fn write_flags(out: &mut Vec<u8>, flags: &[String], recent: bool) {
     out.push(b'(');

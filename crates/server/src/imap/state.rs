@@ -1,5 +1,8 @@
 //! Session state: each variant carries only the data valid in it (RFC 9051 §3).
 
+use yubin_proto::imap::command::SequenceSet;
+
+use super::errors::Failure;
 use super::selected::Selected;
 
 /// Who is logged in.
@@ -38,6 +41,18 @@ impl State {
             State::Selected(_, s) => Some(s),
             _ => None,
         }
+    }
+
+    /// The selected mailbox for a command on `set`: BAD when none is selected, or when a
+    /// command by sequence number names one past EXISTS (RFC 9051 §9 `seq-number`).
+    pub fn selected_for(&mut self, set: &SequenceSet, uid: bool) -> Result<&mut Selected, Failure> {
+        let sel = self
+            .selected_mut()
+            .ok_or_else(|| Failure::bad("No mailbox selected"))?;
+        if !uid && !sel.seq_in_range(set) {
+            return Err(Failure::bad("Invalid message sequence number"));
+        }
+        Ok(sel)
     }
 
     /// Which column of the command table applies.
