@@ -14,7 +14,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 
-from yubintest import ALICE, HOST, IO_TIMEOUT, PASSWORD, unverified_tls_context
+from yubintest import ALICE, HOST, IO_TIMEOUT, PASSWORD, SocketClient, unverified_tls_context
 
 _LITERAL_RE = re.compile(rb"\{(\d+)\+?\}$")
 _TAGGED_RE = re.compile(rb"^(\S+) (OK|NO|BAD)(?: \[([^\]]*)\])?(?: (.*))?$", re.S)
@@ -68,7 +68,7 @@ class Reply:
         return f"Reply(untagged={self.untagged!r}, tagged={self.tagged!r})"
 
 
-class Imap:
+class Imap(SocketClient):
     """One IMAP connection, logged in as `user` unless user is None."""
 
     def __init__(self, server, user: str | None = ALICE, password: str = PASSWORD, *,
@@ -218,17 +218,6 @@ class Imap:
             pass
         self.close()
 
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def quote(s: str) -> str:

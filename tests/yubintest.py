@@ -440,7 +440,25 @@ def assert_reply(reply, code: int, enhanced: str | tuple | None = None):
 # --------------------------------------------------------------------------
 
 
-class RawSession:
+class SocketClient:
+    """What every raw test client shares: `self.sock`, closed quietly, usable in `with`."""
+
+    sock: socket.socket
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class RawSession(SocketClient):
     """A bare TCP connection that speaks SMTP/LMTP replies line by line."""
 
     def __init__(self, host: str, port: int, timeout: float = IO_TIMEOUT):
@@ -497,17 +515,6 @@ class RawSession:
         self.sock = unverified_tls_context().wrap_socket(self.sock, server_hostname=HOSTNAME)
         self.buf = b""
 
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def unverified_tls_context() -> ssl.SSLContext:
@@ -529,7 +536,7 @@ def port_is_free(host: str, port: int) -> bool:
         s.close()
 
 
-class RawImap:
+class RawImap(SocketClient):
     """A bare IMAP connection: send bytes, read response lines (for error paths imaplib hides)."""
 
     def __init__(self, host: str, port: int, timeout: float = IO_TIMEOUT, tls: bool = False):
@@ -593,14 +600,3 @@ class RawImap:
         self.send(tag.encode() + b" " + command + b"\r\n")
         return self.read_until_tagged(tag)
 
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
