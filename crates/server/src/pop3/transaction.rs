@@ -151,7 +151,10 @@ impl Session {
             self.ok(&format!("{} Yubin POP3 signing off", self.service.hostname));
             return Flow::Close;
         }
-        match interim_delete(store, drop.account, drop.mailbox, &doomed).await {
+        match store
+            .delete_messages(drop.account, drop.mailbox, &doomed)
+            .await
+        {
             Ok(deleted) => {
                 tracing::info!(account = %drop.address, deleted = deleted.len(), "POP3 QUIT");
                 self.ok(&format!(
@@ -172,24 +175,4 @@ impl Session {
         }
         Flow::Close
     }
-}
-
-// INTERIM until the store's delete_messages lands.
-async fn interim_delete(
-    store: &yubin_store::MailStore,
-    account: u64,
-    mailbox: u32,
-    uids: &[u32],
-) -> yubin_store::Result<Vec<u32>> {
-    store
-        .store_flags(
-            account,
-            mailbox,
-            uids,
-            FlagMode::Add,
-            &["\\Deleted".to_string()],
-            None,
-        )
-        .await?;
-    store.expunge(account, mailbox, Some(uids)).await
 }
