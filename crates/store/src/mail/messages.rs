@@ -382,10 +382,17 @@ impl MailStore {
     /// Errors: `InvalidData` (malformed address), `Internal` (missing body).
     pub async fn message_bytes(&self, blob: &crate::blob::BlobHash) -> Result<Vec<u8>> {
         let hash = *blob;
-        if let Some(bytes) = self.read()?.get(&keys::blob_inline(&hash))? {
-            return Ok(bytes);
-        }
-        self.blocking(move |blobs| blobs.get(&hash)).await
+        // Both reads run off the async workers: a slow store must not stall other sessions,
+        // and a caller's deadline (POP3 RETR) can then fire on time.
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Some(bytes) = store.read()?.get(&keys::blob_inline(&hash))? {
+                return Ok(bytes);
+            }
+            store.blobs.get(&hash)
+        })
+        .await
+        .map_err(|e| Error::internal("blob task", e))?
     }
 
     /// Runs `unit` over `uids` in slices of [`BATCH`], one commit each, in order; stops at the
