@@ -538,3 +538,30 @@ def test_remembered_logins_follow_password_changes_and_disabling(example):
         example.pop3(ALICE, "new-pw")
     example.admin("account", "enable", ALICE)
     example.pop3(ALICE, "new-pw").quit()
+
+
+def test_slow_store_answers_sys_temp_and_the_session_stays_usable(make_server):
+    """The test-only fault switch makes every store read slow: the login's snapshot misses
+    store_timeout_ms and gets -ERR [SYS/TEMP], never a partial listing; the same connection
+    logs in once the store is fast again."""
+    srv = make_server({"pop3": {"store_timeout_ms": 200}}, start=False)
+    srv.env = {"YUBIN_FAULT_INJECTION": "1"}
+    srv.start()
+    srv.setup_example()
+    deliver(srv, "one", "two")
+    with raw(srv) as r:
+        srv.admin("fault", "store-latency", "500")
+        try:
+            r.cmd(f"USER {ALICE}")
+            assert r.cmd(f"PASS {PASSWORD}").startswith(b"-ERR [SYS/TEMP]")
+        finally:
+            srv.admin("fault", "store-latency", "0")
+        assert r.cmd(f"USER {ALICE}").startswith(b"+OK")
+        assert r.cmd(f"PASS {PASSWORD}").startswith(b"+OK Logged in, 2 messages")
+        status, lines = r.multi("UIDL")
+        assert status.startswith(b"+OK") and len(lines) == 2
+
+
+def test_fault_switch_is_refused_without_the_test_environment(example):
+    rc, out, err = example.admin("fault", "store-latency", "100", check=False)
+    assert rc != 0 and "YUBIN_FAULT_INJECTION" in err, (out, err)
