@@ -3,7 +3,7 @@
 use std::io::Write as _;
 use std::time::Duration;
 
-use yubin_proto::pop3::multiline::{top, write_multiline};
+use yubin_proto::pop3::multiline::{crlf_size, top, write_multiline};
 use yubin_store::FlagMode;
 
 use super::errors::Failure;
@@ -74,10 +74,7 @@ impl Session {
 
     /// RETR (`lines` = None) and TOP.
     pub(crate) async fn retr(&mut self, number: u32, lines: Option<u32>) -> Result<(), Failure> {
-        let (blob, size) = {
-            let entry = self.maildrop()?.get(number)?;
-            (entry.blob, entry.size)
-        };
+        let blob = self.maildrop()?.get(number)?.blob;
         let store = self.service.store.clone();
         let deadline = Duration::from_millis(self.service.config.store_timeout_ms);
         let bytes = match tokio::time::timeout(deadline, store.message_bytes(&blob)).await {
@@ -87,7 +84,8 @@ impl Session {
         };
         match lines {
             None => {
-                self.ok(&format!("{size} octets"));
+                // Exact for what follows, even for a stored message with bare LFs.
+                self.ok(&format!("{} octets", crlf_size(&bytes)));
                 write_multiline(&mut self.out, &bytes);
                 self.maildrop_mut()?.get_mut(number)?.retrieved = true;
             }
