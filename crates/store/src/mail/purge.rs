@@ -241,11 +241,14 @@ impl MailStore {
         })
     }
 
-    /// Sets the purge gauges (`yubin_purge_backlog`, `yubin_purge_rate`); cheap.
+    /// Sets the purge metrics (`yubin_purge_backlog`, `yubin_purge_rate`,
+    /// `yubin_purge_removed_total`) from [`MailStore::purge_stats`]; cheap. The purger calls it
+    /// after each batch; a metrics endpoint calls it before rendering.
     pub fn publish_purge_gauges(&self) {
         if let Ok(stats) = self.purge_stats() {
             metrics::gauge!("yubin_purge_backlog").set(stats.backlog_entries as f64);
             metrics::gauge!("yubin_purge_rate").set(stats.current_rate_per_sec);
+            metrics::counter!("yubin_purge_removed_total").absolute(stats.removed_total);
         }
     }
 
@@ -347,7 +350,6 @@ impl MailStore {
         self.pacing
             .removed_total
             .fetch_add(n as u64, Ordering::Relaxed);
-        metrics::counter!("yubin_purge_removed_total").increment(n as u64);
         if !unreferenced.is_empty() {
             self.remove_unreferenced_files(unreferenced).await?;
         }
