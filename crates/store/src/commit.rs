@@ -8,17 +8,23 @@
 //! A unit runs against a [`Tx`] that buffers its writes; if the unit fails, its buffer is dropped
 //! and it leaves no trace, while the other units of the group still commit. Units run one after
 //! another, so a unit sees the writes of the units before it in the same group.
+//!
+//! The writer measures each foreground unit's latency (submitted to durable) for the purger's
+//! pacing (`pace.rs`); background units (the purger's own) are not counted, and note when
+//! foreground units had to queue behind them.
 
 use std::any::Any;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
 use crate::backend::{Backend, KeyRange, Op, ScanPage, WriteTxn, decode_counter};
 use crate::error::{Error, ErrorKind, Result};
+use crate::pace::{Latency, Load};
 
 /// Most units committed together; bounds transaction size and the latency of the first unit.
 const MAX_GROUP: usize = 512;
@@ -30,23 +36,38 @@ type UnitFn = Box<dyn FnOnce(&mut Tx<'_>) -> Result<Box<dyn Any + Send>> + Send>
 struct Job {
     unit: UnitFn,
     reply: oneshot::Sender<Result<Box<dyn Any + Send>>>,
+    submitted: Instant,
+    background: bool,
+}
+
+/// What the writer learns about foreground load, shared with the purger.
+#[derive(Default)]
+struct Monitor {
+    latency: Mutex<Latency>,
+    /// Foreground units submitted and not yet taken by the writer.
+    waiting: AtomicUsize,
+    /// Set when foreground units were waiting as a background unit's group committed.
+    queued_behind: AtomicBool,
 }
 
 /// Handle to the writer thread; cheap to clone.
 #[derive(Clone)]
 pub(crate) struct Committer {
     jobs: SyncSender<Job>,
+    monitor: Arc<Monitor>,
 }
 
 impl Committer {
     /// Starts the writer thread over `backend`.
     pub(crate) fn start(backend: Arc<dyn Backend>) -> Result<Self> {
         let (jobs, rx) = sync_channel(QUEUE_DEPTH);
+        let monitor = Arc::new(Monitor::default());
+        let shared = monitor.clone();
         std::thread::Builder::new()
             .name("yubin-commit".into())
-            .spawn(move || writer_loop(&*backend, rx))
+            .spawn(move || writer_loop(&*backend, rx, &shared))
             .map_err(|e| Error::internal("starting the commit thread", e))?;
-        Ok(Self { jobs })
+        Ok(Self { jobs, monitor })
     }
 
     /// Runs `unit` in the next group and returns its result once the group is durable.
@@ -58,9 +79,49 @@ impl Committer {
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
     {
+        self.submit(unit, false).await
+    }
+
+    /// Like [`Committer::run`] for background work (the purger): its latency is not counted as
+    /// foreground load.
+    pub(crate) async fn run_background<T, F>(&self, unit: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
+    {
+        self.submit(unit, true).await
+    }
+
+    /// Foreground load as of now; clears the "queued behind" mark.
+    pub(crate) fn load(&self) -> Load {
+        let queued = self.monitor.queued_behind.swap(false, Ordering::Relaxed);
+        match self.monitor.latency.lock() {
+            Ok(latency) => latency.load(Instant::now(), queued),
+            Err(_) => Load::default(),
+        }
+    }
+
+    async fn submit<T, F>(&self, unit: F, background: bool) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
+    {
         let (reply, wait) = oneshot::channel();
         let unit: UnitFn = Box::new(move |tx| unit(tx).map(|v| Box::new(v) as Box<dyn Any + Send>));
-        match self.jobs.try_send(Job { unit, reply }) {
+        let job = Job {
+            unit,
+            reply,
+            submitted: Instant::now(),
+            background,
+        };
+        if !background {
+            self.monitor.waiting.fetch_add(1, Ordering::Relaxed);
+        }
+        let sent = self.jobs.try_send(job);
+        if sent.is_err() && !background {
+            self.monitor.waiting.fetch_sub(1, Ordering::Relaxed);
+        }
+        match sent {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 return Err(Error::new(
@@ -82,16 +143,54 @@ impl Committer {
     }
 }
 
-fn writer_loop(backend: &dyn Backend, rx: Receiver<Job>) {
+fn writer_loop(backend: &dyn Backend, rx: Receiver<Job>, monitor: &Monitor) {
+    let taken = |job: &Job| {
+        if !job.background {
+            monitor.waiting.fetch_sub(1, Ordering::Relaxed);
+        }
+    };
     while let Ok(first) = rx.recv() {
+        taken(&first);
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match rx.try_recv() {
-                Ok(job) => group.push(job),
+                Ok(job) => {
+                    taken(&job);
+                    group.push(job);
+                }
                 Err(_) => break,
             }
         }
+        let timing: Vec<(Instant, bool)> =
+            group.iter().map(|j| (j.submitted, j.background)).collect();
         commit_group(backend, group);
+        observe(monitor, &timing);
+    }
+}
+
+/// Feeds a committed (or failed) group's latencies to the monitor and the metrics.
+fn observe(monitor: &Monitor, timing: &[(Instant, bool)]) {
+    let now = Instant::now();
+    let foreground = metrics::histogram!("yubin_store_commit_seconds", "kind" => "foreground");
+    let background = metrics::histogram!("yubin_store_commit_seconds", "kind" => "background");
+    let mut had_background = false;
+    if let Ok(mut latency) = monitor.latency.lock() {
+        for &(submitted, is_background) in timing {
+            let took = now.duration_since(submitted);
+            if is_background {
+                had_background = true;
+                background.record(took.as_secs_f64());
+            } else {
+                foreground.record(took.as_secs_f64());
+                latency.observe(took, now);
+            }
+        }
+        if had_background {
+            latency.background_ran(now);
+        }
+    }
+    if had_background && monitor.waiting.load(Ordering::Relaxed) > 0 {
+        monitor.queued_behind.store(true, Ordering::Relaxed);
     }
 }
 

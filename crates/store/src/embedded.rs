@@ -7,6 +7,7 @@
 //! whole file.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -14,19 +15,28 @@ use crate::backend::{
     Backend, KeyRange, Limits, Op, ReadView, ScanPage, Visit, WriteTxn, decode_counter,
 };
 use crate::error::{Error, Result};
+use crate::fault::FaultSwitch;
 
 const KV: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kv");
 
 /// The embedded, single-process backend.
 pub struct Embedded {
     db: Database,
+    faults: Arc<FaultSwitch>,
 }
 
 impl Embedded {
-    /// Opens (or creates) the database file at `path`.
+    /// Opens (or creates) the database file at `path`, without fault injection.
     ///
     /// Errors: `Unavailable` if another process holds the file, `Internal` otherwise.
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with_faults(path, Arc::new(FaultSwitch::default()))
+    }
+
+    /// Like [`Embedded::open`], with `faults` adding latency to snapshots, scans and commits.
+    ///
+    /// Errors: as [`Embedded::open`].
+    pub fn open_with_faults(path: &Path, faults: Arc<FaultSwitch>) -> Result<Self> {
         let db = Database::builder().create(path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => Error::new(
                 crate::ErrorKind::Unavailable,
@@ -39,7 +49,7 @@ impl Embedded {
         txn.open_table(KV)
             .map_err(|e| Error::internal("open table", e))?;
         txn.commit().map_err(|e| Error::internal("commit", e))?;
-        Ok(Self { db })
+        Ok(Self { db, faults })
     }
 }
 
@@ -53,6 +63,7 @@ impl Backend for Embedded {
     }
 
     fn snapshot(&self) -> Result<Box<dyn ReadView + '_>> {
+        self.faults.pause();
         let txn = self
             .db
             .begin_read()
@@ -60,7 +71,10 @@ impl Backend for Embedded {
         let table = txn
             .open_table(KV)
             .map_err(|e| Error::internal("open table", e))?;
-        Ok(Box::new(Snapshot { table }))
+        Ok(Box::new(Snapshot {
+            table,
+            faults: &self.faults,
+        }))
     }
 
     fn begin(&self) -> Result<Box<dyn WriteTxn + '_>> {
@@ -69,20 +83,25 @@ impl Backend for Embedded {
             .begin_write()
             .map_err(|e| Error::internal("begin write", e))?;
         txn.set_quick_repair(true);
-        Ok(Box::new(Txn { txn }))
+        Ok(Box::new(Txn {
+            txn,
+            faults: &self.faults,
+        }))
     }
 }
 
-struct Snapshot {
+struct Snapshot<'a> {
     table: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
+    faults: &'a FaultSwitch,
 }
 
-impl ReadView for Snapshot {
+impl ReadView for Snapshot<'_> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         get(&self.table, key)
     }
 
     fn scan(&self, range: &KeyRange, limit: usize) -> Result<ScanPage> {
+        self.faults.pause();
         scan(&self.table, range, limit)
     }
 
@@ -92,6 +111,7 @@ impl ReadView for Snapshot {
         limit: usize,
         visit: &mut Visit<'_>,
     ) -> Result<Option<KeyRange>> {
+        self.faults.pause();
         let iter = self
             .table
             .range::<&[u8]>(range.bounds())
@@ -120,11 +140,12 @@ impl ReadView for Snapshot {
     }
 }
 
-struct Txn {
+struct Txn<'a> {
     txn: redb::WriteTransaction,
+    faults: &'a FaultSwitch,
 }
 
-impl Txn {
+impl Txn<'_> {
     fn table(&self) -> Result<redb::Table<'_, &'static [u8], &'static [u8]>> {
         self.txn
             .open_table(KV)
@@ -132,17 +153,18 @@ impl Txn {
     }
 }
 
-impl ReadView for Txn {
+impl ReadView for Txn<'_> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         get(&self.table()?, key)
     }
 
     fn scan(&self, range: &KeyRange, limit: usize) -> Result<ScanPage> {
+        self.faults.pause();
         scan(&self.table()?, range, limit)
     }
 }
 
-impl WriteTxn for Txn {
+impl WriteTxn for Txn<'_> {
     fn apply(&mut self, ops: &[Op]) -> Result<()> {
         let mut table = self.table()?;
         let fail = |e: redb::StorageError| Error::internal("write", e);
@@ -178,6 +200,7 @@ impl WriteTxn for Txn {
     }
 
     fn commit(self: Box<Self>) -> Result<()> {
+        self.faults.pause();
         self.txn.commit().map_err(|e| Error::internal("commit", e))
     }
 }

@@ -402,6 +402,14 @@ pub fn purge(id: u64) -> Vec<u8> {
     key(PURGE, &[&id.to_be_bytes()])
 }
 
+/// The purge id in a purge-queue key.
+pub fn purge_id(key: &[u8]) -> Option<u64> {
+    if key.len() != 9 || key[0] != PURGE {
+        return None;
+    }
+    Some(u64::from_be_bytes(key.get(1..9)?.try_into().ok()?))
+}
+
 /// The whole purge queue, oldest first.
 pub fn all_purge() -> KeyRange {
     KeyRange::prefix(&[PURGE])

@@ -12,18 +12,22 @@ mod commit;
 pub mod conformance;
 pub mod embedded;
 mod error;
+pub mod fault;
 pub mod keys;
 mod mail;
+mod pace;
 pub mod records;
 
 pub use backend::Backend;
 pub use blob::BlobStore;
 pub use commit::Tx;
 pub use error::{Error, ErrorKind, Result};
+pub use fault::FaultSwitch;
 pub use mail::{
     AccountInfo, Changes, CopyOutcome, Delivery, DeliveryOutcome, DomainInfo, FORMAT_VERSION,
     FlagMode, FlagOutcome, LocalTarget, MailStore, MailboxChanged, MailboxInfo, MailboxStatus,
-    MailboxView, MessageInfo, MessageMeta, QuotaInfo, Resolution, Resolved, flags, names,
+    MailboxView, MessageInfo, MessageMeta, PurgeStats, QuotaInfo, Resolution, Resolved, flags,
+    names,
 };
 
 /// Nanoseconds since the epoch, to name scratch directories uniquely.

@@ -2,6 +2,7 @@
 
 mod admin;
 mod config;
+mod metrics;
 mod serve;
 
 use std::io::Write;
@@ -87,10 +88,16 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Serve { location } => match location.load() {
-            Ok(config) => match runtime.block_on(serve::run(config)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(&e),
-            },
+            Ok(config) => {
+                // Before the store opens, so its first measurements are kept.
+                if let Err(e) = metrics::install() {
+                    return fail(&e);
+                }
+                match runtime.block_on(serve::run(config)) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => fail(&e),
+                }
+            }
             Err(e) => fail(&e),
         },
         Command::Config(ConfigCommand::Default) => {
@@ -117,6 +124,12 @@ async fn run_admin(config: Config, command: AdminCommand) -> Result<Vec<u8>, Str
     let data = &config.server.data_dir;
     if let Some(result) = admin::socket::send(data, &command).await {
         return result;
+    }
+    if command.needs_server() {
+        return Err(format!(
+            "no server is running on {} (its admin socket does not answer)",
+            data.display()
+        ));
     }
     let store = yubin_store::MailStore::open(data)
         .await

@@ -500,9 +500,17 @@ mod tests {
         let took = started.elapsed();
         assert_eq!(removed.len(), 200_000);
         println!("delete_messages of 200,000: {took:?}");
+        // How long one purge batch holds the writer, by batch size.
+        for size in [100, 250, 500, 1000] {
+            let started = std::time::Instant::now();
+            for _ in 0..20 {
+                store.purge_step(size, None).await.expect("purge step");
+            }
+            println!("purge batch of {size}: {:?}", started.elapsed() / 20);
+        }
         let started = std::time::Instant::now();
         store.purge_now().await.expect("purge");
-        println!("purge_now of 200,000: {:?}", started.elapsed());
+        println!("purge_now of the rest: {:?}", started.elapsed());
         assert_consistent(&store).await;
     }
 }

@@ -32,6 +32,7 @@ pub use folders::{MailboxStatus, MailboxView, QuotaInfo};
 pub use mailbox::{MailboxInfo, MessageInfo};
 pub(crate) use messages::meta as meta_of;
 pub use messages::{CopyOutcome, FlagOutcome, MessageMeta};
+pub use purge::PurgeStats;
 pub use tenancy::{AccountInfo, DomainInfo};
 
 use crate::backend::{Backend, KeyRange, ReadView};
@@ -39,6 +40,7 @@ use crate::blob::BlobStore;
 use crate::commit::{Committer, Tx};
 use crate::embedded::Embedded;
 use crate::error::{Error, ErrorKind, Result};
+use crate::fault::FaultSwitch;
 use crate::keys;
 use crate::records::decode;
 
@@ -79,6 +81,10 @@ pub struct MailStore {
     purge_turn: Arc<tokio::sync::Mutex<()>>,
     /// Seconds an expunged body stays readable before the background purger takes it.
     purge_grace: Arc<std::sync::atomic::AtomicU64>,
+    /// The purger's rate and what it reports.
+    pacing: Arc<purge::Pacing>,
+    /// Test-only latency injected into the embedded backend.
+    faults: Arc<FaultSwitch>,
 }
 
 /// A handle that does not keep the store open: the purger's.
@@ -91,6 +97,8 @@ struct WeakStore {
     blob_gate: Arc<RwLock<()>>,
     purge_turn: Arc<tokio::sync::Mutex<()>>,
     purge_grace: Arc<std::sync::atomic::AtomicU64>,
+    pacing: Arc<purge::Pacing>,
+    faults: Arc<FaultSwitch>,
 }
 
 impl WeakStore {
@@ -104,27 +112,49 @@ impl WeakStore {
             blob_gate: self.blob_gate.clone(),
             purge_turn: self.purge_turn.clone(),
             purge_grace: self.purge_grace.clone(),
+            pacing: self.pacing.clone(),
+            faults: self.faults.clone(),
         })
     }
 }
 
 impl MailStore {
     /// Opens the embedded store under `data_dir` (`meta.redb` and `blobs/`), creating it on
-    /// first use, migrating an older format and finishing deletes a crash interrupted.
+    /// first use, migrating an older format and finishing deletes a crash interrupted. Fault
+    /// injection is allowed when the process has `YUBIN_FAULT_INJECTION=1`.
     ///
     /// Errors: `Unavailable` if another process has the store open, `Internal` for a format
     /// newer than this build or I/O failures.
     pub async fn open(data_dir: &Path) -> Result<Self> {
+        Self::open_with_faults(data_dir, FaultSwitch::from_env()).await
+    }
+
+    /// Like [`MailStore::open`], with the given fault switch (tests allow it explicitly).
+    ///
+    /// Errors: as [`MailStore::open`].
+    pub async fn open_with_faults(data_dir: &Path, faults: FaultSwitch) -> Result<Self> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| Error::internal(&format!("creating {}", data_dir.display()), e))?;
-        let backend = Arc::new(Embedded::open(&data_dir.join("meta.redb"))?);
+        let faults = Arc::new(faults);
+        let backend = Arc::new(Embedded::open_with_faults(
+            &data_dir.join("meta.redb"),
+            faults.clone(),
+        )?);
         let blobs = BlobStore::open(&data_dir.join("blobs"))?;
-        Self::with_backend(backend, blobs).await
+        Self::build(backend, blobs, faults).await
     }
 
     /// Opens a store over any backend and blob store, migrates it, and starts the background
     /// purger on the current tokio runtime.
     pub async fn with_backend(backend: Arc<dyn Backend>, blobs: BlobStore) -> Result<Self> {
+        Self::build(backend, blobs, Arc::new(FaultSwitch::default())).await
+    }
+
+    async fn build(
+        backend: Arc<dyn Backend>,
+        blobs: BlobStore,
+        faults: Arc<FaultSwitch>,
+    ) -> Result<Self> {
         let committer = Arc::new(Committer::start(backend.clone())?);
         let (bus, _) = broadcast::channel(CHANGE_BUS);
         let store = Self {
@@ -138,6 +168,8 @@ impl MailStore {
             purge_grace: Arc::new(std::sync::atomic::AtomicU64::new(
                 purge::DEFAULT_GRACE.as_secs(),
             )),
+            pacing: Arc::new(purge::Pacing::default()),
+            faults,
         };
         store.migrate().await?;
         store.finish_delete_intents().await?;
@@ -155,6 +187,8 @@ impl MailStore {
             blob_gate: self.blob_gate.clone(),
             purge_turn: self.purge_turn.clone(),
             purge_grace: self.purge_grace.clone(),
+            pacing: self.pacing.clone(),
+            faults: self.faults.clone(),
         }
     }
 
@@ -207,6 +241,20 @@ impl MailStore {
         Ok(())
     }
 
+    /// Sets the latency injected into every read snapshot, scan and commit of the embedded
+    /// backend (zero turns it off). For tests of behaviour under a slow store.
+    ///
+    /// Errors: `Unavailable` unless the process was started with `YUBIN_FAULT_INJECTION=1`
+    /// (or the store was opened with an allowed switch).
+    pub fn set_store_latency(&self, latency: std::time::Duration) -> Result<()> {
+        self.faults.set_latency(latency)
+    }
+
+    /// The latency injected now (zero when off).
+    pub fn store_latency(&self) -> std::time::Duration {
+        self.faults.latency()
+    }
+
     fn read(&self) -> Result<Box<dyn ReadView + '_>> {
         self.backend.snapshot()
     }
@@ -217,6 +265,15 @@ impl MailStore {
         F: FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
     {
         self.committer.run(unit).await
+    }
+
+    /// Like `write`, for the purger: not counted as foreground load.
+    async fn write_background<T, F>(&self, unit: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
+    {
+        self.committer.run_background(unit).await
     }
 
     /// Runs a blocking blob operation off the async workers.

@@ -31,6 +31,42 @@ pub enum AdminCommand {
     Message(MessageCommand),
     /// Verify the store's consistency (rows, blobs, counters).
     Check,
+    /// The background purger: backlog and pace, or a full purge now.
+    #[command(subcommand)]
+    Purge(PurgeCommand),
+    /// Print the running server's metrics (Prometheus text format).
+    Metrics,
+    /// Fault injection for tests (needs a server started with YUBIN_FAULT_INJECTION=1).
+    #[command(subcommand)]
+    Fault(FaultCommand),
+}
+
+impl AdminCommand {
+    /// Whether the command only means something inside a running server (its metrics, its
+    /// faults), so the CLI must not run it against a store it opened itself.
+    pub fn needs_server(&self) -> bool {
+        matches!(self, Self::Metrics | Self::Fault(_))
+    }
+}
+
+/// `yubin admin purge ...`
+#[derive(Debug, Clone, Subcommand, Serialize, Deserialize)]
+pub enum PurgeCommand {
+    /// Show the purge backlog, progress and pace.
+    Status,
+    /// Purge everything queued now, ignoring the grace period and the pace.
+    Now,
+}
+
+/// `yubin admin fault ...`
+#[derive(Debug, Clone, Subcommand, Serialize, Deserialize)]
+pub enum FaultCommand {
+    /// Add MS milliseconds to every store read snapshot, scan and commit (0 = off).
+    StoreLatency {
+        /// Milliseconds.
+        #[arg(value_name = "MS")]
+        ms: u64,
+    },
 }
 
 /// `yubin admin domain ...`
@@ -321,6 +357,39 @@ pub async fn execute(store: &MailStore, command: &AdminCommand) -> Result<Vec<u8
                 .await
                 .map_err(err),
         },
+        AdminCommand::Purge(PurgeCommand::Status) => {
+            let p = store.purge_stats().map_err(err)?;
+            text(format!(
+                "backlog_entries: {}\ndropped_mailboxes: {}\nremoved_total: {}\n\
+                 current_rate_per_sec: {:.0}\nbacking_off: {}\nlast_batch_ms: {:.1}\n",
+                p.backlog_entries,
+                p.dropped_mailboxes,
+                p.removed_total,
+                p.current_rate_per_sec,
+                p.backing_off,
+                p.last_batch_ms
+            ))
+        }
+        AdminCommand::Purge(PurgeCommand::Now) => {
+            store.purge_now().await.map_err(err)?;
+            let p = store.purge_stats().map_err(err)?;
+            text(format!(
+                "purged; backlog_entries: {}\ndropped_mailboxes: {}\n",
+                p.backlog_entries, p.dropped_mailboxes
+            ))
+        }
+        AdminCommand::Metrics => crate::metrics::render(store)
+            .map(String::into_bytes)
+            .ok_or_else(|| "this process has no metrics recorder; is the server running?".into()),
+        AdminCommand::Fault(FaultCommand::StoreLatency { ms }) => {
+            store
+                .set_store_latency(std::time::Duration::from_millis(*ms))
+                .map_err(err)?;
+            match store.store_latency().as_millis() {
+                0 => text("store latency: off\n".into()),
+                n => text(format!("store latency: {n} ms\n")),
+            }
+        }
         AdminCommand::Check => {
             let problems = store.check().await.map_err(err)?;
             if problems.is_empty() {
@@ -333,5 +402,72 @@ pub async fn execute(store: &MailStore, command: &AdminCommand) -> Result<Vec<u8
                 ))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use yubin_store::FaultSwitch;
+
+    use super::*;
+
+    async fn run(store: &MailStore, command: AdminCommand) -> Result<String, String> {
+        execute(store, &command)
+            .await
+            .map(|out| String::from_utf8_lossy(&out).into_owned())
+    }
+
+    #[tokio::test]
+    async fn purge_status_prints_one_key_per_line() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = MailStore::open(dir.path()).await.expect("open");
+        let out = run(&store, AdminCommand::Purge(PurgeCommand::Status))
+            .await
+            .expect("status");
+        let keys: Vec<&str> = out
+            .lines()
+            .map(|l| l.split_once(": ").expect("key: value").0)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "backlog_entries",
+                "dropped_mailboxes",
+                "removed_total",
+                "current_rate_per_sec",
+                "backing_off",
+                "last_batch_ms"
+            ]
+        );
+        assert!(out.contains("backlog_entries: 0\n"));
+        run(&store, AdminCommand::Purge(PurgeCommand::Now))
+            .await
+            .expect("purge now");
+    }
+
+    #[tokio::test]
+    async fn store_latency_is_set_only_where_fault_injection_is_allowed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let set = |ms| AdminCommand::Fault(FaultCommand::StoreLatency { ms });
+        let store = MailStore::open_with_faults(dir.path(), FaultSwitch::default())
+            .await
+            .expect("open");
+        let refused = run(&store, set(250)).await.expect_err("refused");
+        assert!(refused.contains("YUBIN_FAULT_INJECTION=1"), "{refused}");
+        drop(store);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = MailStore::open_with_faults(dir.path(), FaultSwitch::allowed())
+            .await
+            .expect("open");
+        assert_eq!(
+            run(&store, set(250)).await.expect("set"),
+            "store latency: 250 ms\n"
+        );
+        assert_eq!(
+            run(&store, set(0)).await.expect("off"),
+            "store latency: off\n"
+        );
+        assert!(set(1).needs_server() && AdminCommand::Metrics.needs_server());
+        assert!(!AdminCommand::Check.needs_server());
     }
 }
