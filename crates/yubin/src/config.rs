@@ -38,6 +38,11 @@ pub struct ServerConfig {
     pub shutdown_grace_secs: u64,
     /// Log filter (tracing syntax), overridden by RUST_LOG.
     pub log: String,
+    /// Seconds a deleted message's body stays readable before the purger removes it.
+    pub purge_grace_secs: u64,
+    /// Most deleted messages the background purger removes per second (it goes slower while
+    /// foreground work suffers).
+    pub purge_rate: u64,
 }
 
 impl Default for ServerConfig {
@@ -47,6 +52,8 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("./yubin-data"),
             shutdown_grace_secs: 10,
             log: "info".into(),
+            purge_grace_secs: 60,
+            purge_rate: 5000,
         }
     }
 }
@@ -123,6 +130,9 @@ impl Config {
         if self.imap.max_connections == 0 || self.imap.max_auth_failures == 0 {
             return Err("imap: limits must be at least 1".into());
         }
+        if self.server.purge_rate == 0 {
+            return Err("server.purge_rate must be at least 1".into());
+        }
         self.pop3.validate()?;
         if self.tls.cert.is_empty() != self.tls.key.is_empty() {
             return Err("tls.cert and tls.key must be set together".into());
@@ -188,7 +198,11 @@ impl Config {
              # Seconds that in-flight sessions get to finish after SIGTERM/SIGINT.\n\
              shutdown_grace_secs = {}\n\
              # Log filter (tracing syntax, e.g. \"info\" or \"yubin_server=debug\"); RUST_LOG overrides it.\n\
-             log = \"{}\"\n\n\
+             log = \"{}\"\n\
+             # Seconds a deleted message stays readable by sessions not yet told of the delete.\n\
+             purge_grace_secs = {}\n\
+             # Most deleted messages physically removed per second (less while clients are busy).\n\
+             purge_rate = {}\n\n\
              {}\n{}\n{}\n{}\n\
              [tls]\n\
              # PEM certificate chain for STARTTLS. Empty: a self-signed certificate is generated\n\
@@ -200,6 +214,8 @@ impl Config {
             d.server.data_dir.display(),
             d.server.shutdown_grace_secs,
             d.server.log,
+            d.server.purge_grace_secs,
+            d.server.purge_rate,
             smtp(
                 "smtp",
                 &d.smtp,

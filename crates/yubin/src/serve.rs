@@ -25,6 +25,8 @@ pub async fn run(config: Config) -> Result<(), String> {
         .init();
     let data = config.server.data_dir.clone();
     let store = MailStore::open(&data).await.map_err(|e| e.to_string())?;
+    store.set_purge_grace(Duration::from_secs(config.server.purge_grace_secs));
+    store.set_purge_rate(config.server.purge_rate as f64);
     let tls = tls::acceptor(&config.tls, &data, &config.server.hostname)?;
     let (trigger, shutdown) = net::shutdown_pair();
 
