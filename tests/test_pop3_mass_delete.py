@@ -167,6 +167,8 @@ def test_mass_delete_keeps_other_users_fast(make_server):
         t = time.monotonic()
         while True:
             st = purge_status(srv)
+            if os.environ.get("PURGE_DEBUG"):
+                print(st)
             if int(st["backlog_entries"]) == 0 and int(st["dropped_mailboxes"]) == 0:
                 break
             assert time.monotonic() - t < 900, f"purge did not finish: {st}"

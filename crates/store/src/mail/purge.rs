@@ -36,6 +36,8 @@ use crate::records::{MessageRecord, decode};
 const PURGE_BATCH: usize = 100;
 /// Default sustained entries per second the background purger may handle.
 const PURGE_RATE: f64 = 5_000.0;
+/// Shortest wait after a batch that did nothing, so a failing store is not retried in a loop.
+const ERROR_NAP: Duration = Duration::from_millis(200);
 /// How often an idle purger looks for work nobody woke it for (left by a crash, say, or past
 /// its grace period).
 const IDLE_POLL: Duration = Duration::from_secs(30);
@@ -101,9 +103,15 @@ async fn run(weak: WeakStore, wake: Arc<tokio::sync::Notify>) {
             done
         };
         if done == 0 {
+            // Entries still in their grace period become due at a known time: sleep until
+            // then, not a whole poll interval past it.
+            let nap = weak
+                .upgrade()
+                .and_then(|store| store.next_purge_due().ok().flatten())
+                .map_or(IDLE_POLL, |due| due.clamp(ERROR_NAP, IDLE_POLL));
             tokio::select! {
                 () = wake.notified() => {}
-                () = tokio::time::sleep(IDLE_POLL) => {}
+                () = tokio::time::sleep(nap) => {}
             }
             continue;
         }
@@ -266,6 +274,22 @@ impl MailStore {
         let dropped = self.sweep_dropped_mailbox(max).await?;
         let queued = self.drain_purge_queue(max, grace).await?;
         Ok(dropped + queued)
+    }
+
+    /// How long until the oldest purge-queue entry leaves its grace period (zero if it has);
+    /// `None` when the queue is empty.
+    fn next_purge_due(&self) -> Result<Option<Duration>> {
+        let page = self.read()?.scan(&keys::all_purge(), 1)?;
+        let Some((_, value)) = page.entries.first() else {
+            return Ok(None);
+        };
+        let grace = self.purge_grace.load(Ordering::Relaxed) as i64;
+        // Queue times have one-second resolution; a second more never wakes it too early.
+        let wait = queued_at(value)
+            .saturating_add(grace)
+            .saturating_add(1)
+            .saturating_sub(super::now());
+        Ok(Some(Duration::from_secs(wait.max(0) as u64)))
     }
 
     /// Removes up to `max` rows of one dropped mailbox, handing their references to the queue;
