@@ -40,12 +40,15 @@ pub(crate) struct Load {
     pub(crate) baseline: Option<Duration>,
     /// Whether foreground units waited in the queue while a background unit committed.
     pub(crate) queued_behind: bool,
+    /// Whether the runtime was slow to wake the purger: the cores are saturated, so the
+    /// sessions on them wait too ([`Lag`]).
+    pub(crate) starved: bool,
 }
 
 impl Load {
     /// Whether foreground writes are suffering.
     pub(crate) fn suffering(&self) -> bool {
-        if self.queued_behind {
+        if self.queued_behind || self.starved {
             return true;
         }
         match (self.current, self.baseline) {
@@ -105,7 +108,39 @@ impl Latency {
             current: self.current.filter(|_| fresh).map(Duration::from_secs_f64),
             baseline: self.baseline.map(Duration::from_secs_f64),
             queued_behind,
+            starved: false,
         }
+    }
+}
+
+/// Oversleep that says the cores are saturated: tokio timers are good to a millisecond, so a
+/// wake-up later than this on average means runnable work is waiting for a CPU.
+const STARVED: Duration = Duration::from_millis(3);
+/// Weight of a new oversleep sample.
+const LAG_WEIGHT: f64 = 0.3;
+
+/// How late the purger wakes from its pauses: a read-side signal of load that commit latency
+/// misses (sessions that only read never wait on the writer, but they wait for a CPU).
+#[derive(Debug, Default)]
+pub(crate) struct Lag {
+    average: f64,
+}
+
+impl Lag {
+    /// Records that a pause asked for `planned` took `actual`.
+    pub(crate) fn observe(&mut self, planned: Duration, actual: Duration) {
+        let late = actual.saturating_sub(planned).as_secs_f64();
+        self.average += LAG_WEIGHT * (late - self.average);
+    }
+
+    /// The moving average of lateness.
+    pub(crate) fn average(&self) -> Duration {
+        Duration::from_secs_f64(self.average.max(0.0))
+    }
+
+    /// Whether wake-ups are late enough to mean saturated cores.
+    pub(crate) fn starved(&self) -> bool {
+        self.average > STARVED.as_secs_f64()
     }
 }
 
@@ -199,11 +234,33 @@ mod tests {
     }
 
     #[test]
+    fn late_wake_ups_mean_starved_cores_and_recover() {
+        let mut lag = Lag::default();
+        for _ in 0..20 {
+            lag.observe(ms(10), ms(11)); // timer granularity, not load
+        }
+        assert!(!lag.starved());
+        for _ in 0..5 {
+            lag.observe(ms(10), ms(20));
+        }
+        assert!(lag.starved());
+        let load = Load {
+            starved: lag.starved(),
+            ..Load::default()
+        };
+        assert!(load.suffering());
+        for _ in 0..20 {
+            lag.observe(ms(0), ms(0));
+        }
+        assert!(!lag.starved());
+    }
+
+    #[test]
     fn small_absolute_changes_and_missing_data_are_not_suffering() {
         let load = |current, baseline| Load {
             current: Some(Duration::from_micros(current)),
             baseline: Some(Duration::from_micros(baseline)),
-            queued_behind: false,
+            ..Load::default()
         };
         assert!(
             !load(700, 300).suffering(),
@@ -224,7 +281,7 @@ mod tests {
         let calm = Load {
             current: Some(ms(2)),
             baseline: Some(ms(2)),
-            queued_behind: false,
+            ..Load::default()
         };
         let hurt = Load {
             current: Some(ms(8)),

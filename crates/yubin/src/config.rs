@@ -53,7 +53,7 @@ impl Default for ServerConfig {
             shutdown_grace_secs: 10,
             log: "info".into(),
             purge_grace_secs: 60,
-            purge_rate: 5000,
+            purge_rate: 2000,
         }
     }
 }

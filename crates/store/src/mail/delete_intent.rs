@@ -26,6 +26,10 @@ use crate::records::{DeleteIntentRecord, decode, encode};
 /// Chunks written per commit while recording an intent: 256 × 4 kB, far below a transaction's
 /// limit; the usual intent (up to 256,000 UIDs) is one commit.
 const CHUNKS_PER_COMMIT: usize = 256;
+/// UIDs per intent chunk, each applied in its own commit. Smaller than [`BATCH`]: a big commit
+/// makes readers wait while the engine writes its dirty pages out, so a mass delete goes in
+/// short steps that let other sessions' reads through (measured with the mass-delete test).
+const INTENT_CHUNK: usize = 250;
 /// How long a chunk is retried while the writer is saturated (`Unavailable`) before giving up;
 /// the intent stays and the next start finishes it.
 const BUSY_RETRY: Duration = Duration::from_secs(5);
@@ -96,7 +100,7 @@ impl MailStore {
         uids: Vec<u32>,
     ) -> Result<(u64, DeleteIntentRecord)> {
         let chunks: Vec<(u32, Vec<u8>)> = uids
-            .chunks(BATCH)
+            .chunks(INTENT_CHUNK)
             .enumerate()
             .map(|(n, c)| (n as u32, c.iter().flat_map(|u| u.to_be_bytes()).collect()))
             .collect();
@@ -151,8 +155,16 @@ impl MailStore {
     async fn apply_delete_intent(&self, id: u64, record: &DeleteIntentRecord) -> Result<Vec<u32>> {
         let mut removed = Vec::new();
         for chunk in 0..record.chunks {
+            let step = std::time::Instant::now();
             match self.apply_intent_chunk(id, record, chunk).await {
-                Ok(done) => removed.extend(done),
+                Ok(done) => {
+                    removed.extend(done);
+                    // Half the writer's time at most: a mass delete that ran its steps back to
+                    // back saturated a core and doubled other sessions' tail latency.
+                    if chunk + 1 < record.chunks {
+                        tokio::time::sleep(step.elapsed()).await;
+                    }
+                }
                 Err(e) if e.kind() == ErrorKind::NotFound => {
                     // The mailbox or account went meanwhile, and its messages with it.
                     self.discard_delete_intent(id).await?;

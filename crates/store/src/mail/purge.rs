@@ -26,7 +26,7 @@ use super::{MailStore, WeakStore, scan_all};
 use crate::blob::BlobHash;
 use crate::error::Result;
 use crate::keys;
-use crate::pace::Pacer;
+use crate::pace::{Lag, Pacer};
 use crate::records::{MessageRecord, decode};
 
 /// Entries (queue items or rows) handled per commit. Measured (release, 2 cores, the
@@ -35,7 +35,7 @@ use crate::records::{MessageRecord, decode};
 /// batch from waiting much longer than its own commit.
 const PURGE_BATCH: usize = 100;
 /// Default sustained entries per second the background purger may handle.
-const PURGE_RATE: f64 = 5_000.0;
+const PURGE_RATE: f64 = 2_000.0;
 /// Shortest wait after a batch that did nothing, so a failing store is not retried in a loop.
 const ERROR_NAP: Duration = Duration::from_millis(200);
 /// How often an idle purger looks for work nobody woke it for (left by a crash, say, or past
@@ -76,6 +76,7 @@ pub(super) fn spawn(weak: WeakStore) {
 async fn run(weak: WeakStore, wake: Arc<tokio::sync::Notify>) {
     let mut bucket = TokenBucket::new(PURGE_RATE, PURGE_BATCH as f64);
     let mut pacer = Pacer::new(PURGE_RATE);
+    let mut lag = Lag::default();
     loop {
         let done = {
             let Some(store) = weak.upgrade() else {
@@ -95,8 +96,10 @@ async fn run(weak: WeakStore, wake: Arc<tokio::sync::Notify>) {
             };
             pacer.set_max(store.pacing.max_rate());
             if done > 0 {
-                pacer.next(store.committer.load());
-                store.pacing.after_batch(&pacer, started.elapsed());
+                let mut load = store.committer.load();
+                load.starved = lag.starved();
+                pacer.next(load);
+                store.pacing.after_batch(&pacer, started.elapsed(), &lag);
                 bucket.rate = pacer.rate();
             }
             store.publish_purge_gauges();
@@ -115,7 +118,14 @@ async fn run(weak: WeakStore, wake: Arc<tokio::sync::Notify>) {
             }
             continue;
         }
-        tokio::time::sleep(bucket.take(done as f64)).await;
+        let planned = bucket.take(done as f64);
+        let paused = Instant::now();
+        if planned.is_zero() {
+            tokio::task::yield_now().await;
+        } else {
+            tokio::time::sleep(planned).await;
+        }
+        lag.observe(planned, paused.elapsed());
     }
 }
 
@@ -131,6 +141,8 @@ pub(crate) struct Pacing {
     removed_total: AtomicU64,
     /// Duration of the last background batch in microseconds.
     last_batch_us: AtomicU64,
+    /// Average lateness of the purger's wake-ups in microseconds ([`Lag`]).
+    wake_lag_us: AtomicU64,
 }
 
 impl Default for Pacing {
@@ -141,6 +153,7 @@ impl Default for Pacing {
             backing_off: AtomicBool::new(false),
             removed_total: AtomicU64::new(0),
             last_batch_us: AtomicU64::new(0),
+            wake_lag_us: AtomicU64::new(0),
         }
     }
 }
@@ -150,7 +163,11 @@ impl Pacing {
         f64::from_bits(self.max_rate.load(Ordering::Relaxed))
     }
 
-    fn after_batch(&self, pacer: &Pacer, took: Duration) {
+    fn after_batch(&self, pacer: &Pacer, took: Duration, lag: &Lag) {
+        self.wake_lag_us.store(
+            u64::try_from(lag.average().as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         self.rate.store(pacer.rate().to_bits(), Ordering::Relaxed);
         self.backing_off
             .store(pacer.backing_off(), Ordering::Relaxed);
@@ -176,6 +193,9 @@ pub struct PurgeStats {
     pub backing_off: bool,
     /// How long its last batch took, in milliseconds.
     pub last_batch_ms: f64,
+    /// How late, on average, it woke from its pauses (milliseconds): high when the cores are
+    /// saturated, which makes it back off.
+    pub wake_lag_ms: f64,
 }
 
 /// A token bucket: `rate` tokens a second, at most `burst` saved up.
@@ -219,7 +239,7 @@ impl MailStore {
         self.purge_wake.notify_one();
     }
 
-    /// Sets the most entries per second the background purger handles (default 5,000); it
+    /// Sets the most entries per second the background purger handles (default 2,000); it
     /// goes slower while foreground writes suffer. Values below 1 count as 1.
     pub fn set_purge_rate(&self, per_sec: f64) {
         let rate = if per_sec.is_finite() {
@@ -246,6 +266,7 @@ impl MailStore {
             current_rate_per_sec: f64::from_bits(p.rate.load(Ordering::Relaxed)),
             backing_off: p.backing_off.load(Ordering::Relaxed),
             last_batch_ms: p.last_batch_us.load(Ordering::Relaxed) as f64 / 1000.0,
+            wake_lag_ms: p.wake_lag_us.load(Ordering::Relaxed) as f64 / 1000.0,
         })
     }
 

@@ -361,13 +361,15 @@ pub async fn execute(store: &MailStore, command: &AdminCommand) -> Result<Vec<u8
             let p = store.purge_stats().map_err(err)?;
             text(format!(
                 "backlog_entries: {}\ndropped_mailboxes: {}\nremoved_total: {}\n\
-                 current_rate_per_sec: {:.0}\nbacking_off: {}\nlast_batch_ms: {:.1}\n",
+                 current_rate_per_sec: {:.0}\nbacking_off: {}\nlast_batch_ms: {:.1}\n\
+                 wake_lag_ms: {:.2}\n",
                 p.backlog_entries,
                 p.dropped_mailboxes,
                 p.removed_total,
                 p.current_rate_per_sec,
                 p.backing_off,
-                p.last_batch_ms
+                p.last_batch_ms,
+                p.wake_lag_ms
             ))
         }
         AdminCommand::Purge(PurgeCommand::Now) => {
@@ -436,7 +438,8 @@ mod tests {
                 "removed_total",
                 "current_rate_per_sec",
                 "backing_off",
-                "last_batch_ms"
+                "last_batch_ms",
+                "wake_lag_ms"
             ]
         );
         assert!(out.contains("backlog_entries: 0\n"));
