@@ -20,9 +20,11 @@
 #   REPS             runs per login and RETR cell (default 3; the median is reported)
 #   LIST_REPS        runs per UIDL and LIST cell (default 5)
 #   DOVECOT_AUTH     Dovecot auth setups for the login rows (default "default cache worker"):
-#                    default = Debian's auth settings; cache = auth_cache_size = 10M;
-#                    worker = cache + auth_cache_verify_password_with_worker = yes;
-#                    plain = {PLAIN} passwords, no hashing at all (a ceiling, not a peer)
+#                    default = SQL (SQLite) passdb, Debian's auth settings; cache = the same
+#                    with auth_cache_size = 10M; worker = cache +
+#                    auth_cache_verify_password_with_worker = yes; passwd-file = a
+#                    passwd-file passdb (never cached); plain = passwd-file with {PLAIN}
+#                    passwords, no hashing at all (a ceiling, not a peer)
 #   OUT              results file (default bench/pop3/results-<UTC date>.md)
 #   KEEP             1 = keep the work directory (default 0)
 #   MAX_SECONDS      hard cap for the whole script (default 2400)
@@ -65,6 +67,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 need_install=()
 [ -x /usr/sbin/dovecot ] || need_install+=(dovecot-core)
 [ -x /usr/lib/dovecot/pop3 ] || need_install+=(dovecot-pop3d)
+[ -e /usr/lib/dovecot/modules/auth/libdriver_sqlite.so ] || need_install+=(dovecot-sqlite)
 command -v python3 >/dev/null || need_install+=(python3)
 if [ ${#need_install[@]} -gt 0 ]; then
     log "installing ${need_install[*]}"
@@ -126,10 +129,12 @@ for ((k = 0; k < RETR_ACCOUNTS; k++)); do ACCOUNTS+=("retr$k@$DOMAIN"); done
 ACCOUNTS+=("big0@$DOMAIN")
 
 # ---------------------------------------------------------------- Dovecot
-# A private Dovecot (not the system one): POP3 only, maildir, passwd-file users whose mail
-# belongs to an unprivileged user, as Dovecot requires. Its passwords are Argon2id with
-# Yubin's parameters (argon2id.py). One instance at a time on one port; the login rows
-# restart it with another auth setup (which also empties its auth cache).
+# A private Dovecot (not the system one): POP3 only, maildir, users whose mail belongs to an
+# unprivileged user, as Dovecot requires. Its passwords are Argon2id with Yubin's parameters
+# (argon2id.py), in an SQLite table: Dovecot's auth cache works only for passdbs that name a
+# cache key (SQL, LDAP, ...), never for passwd-file, so auth_cache_size would change nothing
+# there. One instance at a time on one port; the login rows restart it with another auth
+# setup (which also empties its auth cache).
 id yubinbench >/dev/null 2>&1 ||
     useradd -r -M -d /nonexistent -s /usr/sbin/nologin yubinbench
 MAIL_UID=$(id -u yubinbench)
@@ -148,14 +153,32 @@ done >"$DV/users-argon2id"
 for a in "${ACCOUNTS[@]}"; do
     echo "$a:{PLAIN}$PASS:$MAIL_UID:$MAIL_GID::$DV/mail/$a::"
 done >"$DV/users-plain"
+python3 - "$DV/users-argon2id" "$DV/users.sqlite" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[2])
+db.execute("CREATE TABLE users (username TEXT PRIMARY KEY, password TEXT NOT NULL,"
+           " home TEXT NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL)")
+for line in open(sys.argv[1]):
+    f = line.rstrip("\n").split(":")
+    db.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?)", (f[0], f[1], f[5], int(f[2]), int(f[3])))
+db.commit()
+EOF
+chmod 644 "$DV/users.sqlite"
+cat >"$DV/sql.conf.ext" <<EOF
+driver = sqlite
+connect = $DV/users.sqlite
+password_query = SELECT username AS user, password FROM users WHERE username = '%u'
+user_query = SELECT home, uid, gid FROM users WHERE username = '%u'
+EOF
 
 dovecot_conf() { # auth setup
-    local users=$DV/users-argon2id extra=""
+    local driver=sql args=$DV/sql.conf.ext extra=""
     case $1 in
     default) ;;
     cache) extra="auth_cache_size = 10M" ;;
     worker) extra=$'auth_cache_size = 10M\nauth_cache_verify_password_with_worker = yes' ;;
-    plain) users=$DV/users-plain ;;
+    passwd-file) driver=passwd-file args=$DV/users-argon2id ;;
+    plain) driver=passwd-file args=$DV/users-plain ;;
     *) die "unknown DOVECOT_AUTH setup $1" ;;
     esac
     cat >"$DV_CONF" <<EOF
@@ -174,12 +197,12 @@ first_valid_uid = $MAIL_UID
 last_valid_uid = $MAIL_UID
 $extra
 passdb {
-  driver = passwd-file
-  args = $users
+  driver = $driver
+  args = $args
 }
 userdb {
-  driver = passwd-file
-  args = $users
+  driver = $driver
+  args = $args
 }
 service pop3-login {
   inet_listener pop3 {
@@ -387,10 +410,11 @@ cpu_of() { # cell server -> "client / server CPU s" of run 1
 }
 setup_name() {
     case $1 in
-    default) echo "Dovecot's default auth settings (no auth cache)" ;;
-    cache) echo "Dovecot with auth_cache_size = 10M" ;;
-    worker) echo "Dovecot with auth_cache_size = 10M, auth_cache_verify_password_with_worker = yes" ;;
-    plain) echo "Dovecot with {PLAIN} passwords (no hashing: a ceiling, not a peer)" ;;
+    default) echo "Dovecot SQL passdb, default auth settings (no auth cache)" ;;
+    cache) echo "Dovecot SQL passdb, auth_cache_size = 10M" ;;
+    worker) echo "Dovecot SQL passdb, auth_cache_size = 10M + auth_cache_verify_password_with_worker = yes" ;;
+    passwd-file) echo "Dovecot passwd-file passdb (never cached)" ;;
+    plain) echo "Dovecot passwd-file with {PLAIN} passwords (no hashing: a ceiling, not a peer)" ;;
     esac
 }
 row() { # label cell [as] [ratio-fn] [fmt-fn]
@@ -406,7 +430,7 @@ row() { # label cell [as] [ratio-fn] [fmt-fn]
     echo "Yubin: $("$YUBIN_BIN" --version 2>/dev/null || echo yubin) at $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'); peer: Dovecot $(dovecot --version 2>/dev/null | cut -d' ' -f1) (dovecot-pop3d, maildir); load generator: bench/pop3/load (Rust, std only, one thread per session, one command at a time)."
     echo "Machine: $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ { printf "%.0f GiB", $2/1048576 }' /proc/meminfo), kernel $(uname -r), work dir on $FSTYPE; stored mail: Yubin $du_yb, Dovecot $du_dv."
     echo "Load average (1/5/15 min) at the start of each part: $(IFS=';'; echo "${LOADS[*]}")."
-    echo "Passwords: both servers check Argon2id, m=19456 KiB, t=2, p=1 (Yubin: \`yubin admin account add\`, the argon2 crate's defaults; Dovecot: passwd-file {ARGON2ID} hashes with the same parameters from libsodium, bench/pop3/argon2id.py)."
+    echo "Passwords: both servers check Argon2id, m=19456 KiB, t=2, p=1 (Yubin: \`yubin admin account add\`, the argon2 crate's defaults; Dovecot: {ARGON2ID} hashes with the same parameters from libsodium, bench/pop3/argon2id.py, in an SQLite passdb). RETR, UIDL and LIST ran against Dovecot's '${DOVECOT_AUTH%% *}' auth setup."
     echo
     echo "| workload | Yubin | Dovecot | Yubin vs Dovecot (>1: Yubin better) | client / Yubin CPU s (run 1) | client / Dovecot CPU s (run 1) | check |"
     echo "|---|---:|---:|---:|---:|---:|---|"
