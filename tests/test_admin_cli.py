@@ -1,6 +1,7 @@
 """`yubin admin ...` and `yubin config default`, as an operator uses them."""
 
 import imaplib
+import poplib
 import os
 import re
 import select
@@ -435,7 +436,9 @@ def test_serve_without_config_in_empty_dir(yubin_bin):
     lmtp_addr = ("127.0.0.1", 24 if root else 2424)
     imap_addr = ("0.0.0.0", 143 if root else 1143)
     imaps_addr = ("0.0.0.0", 993 if root else 1993)
-    for addr in (smtp_addr, lmtp_addr, imap_addr, imaps_addr):
+    pop3_addr = ("0.0.0.0", 110 if root else 1110)
+    pop3s_addr = ("0.0.0.0", 995 if root else 1995)
+    for addr in (smtp_addr, lmtp_addr, imap_addr, imaps_addr, pop3_addr, pop3s_addr):
         if not port_is_free(*addr):
             pytest.skip(f"default port {addr[0]}:{addr[1]} is in use on this machine")
     with tempfile.TemporaryDirectory(prefix="yubin-cwd-") as cwd, \
@@ -462,6 +465,8 @@ def test_serve_without_config_in_empty_dir(yubin_bin):
             assert f"yubin: listening lmtp {lmtp_addr[0]}:{lmtp_addr[1]}" in out_lines, out_lines
             assert f"yubin: listening imap {imap_addr[0]}:{imap_addr[1]}" in out_lines, out_lines
             assert f"yubin: listening imaps {imaps_addr[0]}:{imaps_addr[1]}" in out_lines, out_lines
+            assert f"yubin: listening pop3 {pop3_addr[0]}:{pop3_addr[1]}" in out_lines, out_lines
+            assert f"yubin: listening pop3s {pop3s_addr[0]}:{pop3s_addr[1]}" in out_lines, out_lines
             assert os.path.isdir(os.path.join(cwd, "yubin-data")), os.listdir(cwd)
             # it answers SMTP on the default port
             with smtplib.SMTP(HOST, smtp_addr[1], timeout=10) as s:
@@ -469,6 +474,10 @@ def test_serve_without_config_in_empty_dir(yubin_bin):
             # and IMAP on its default port
             with imaplib.IMAP4(HOST, imap_addr[1], timeout=10) as c:
                 assert "IMAP4REV2" in c.capabilities
+            # and POP3 on its default port
+            p = poplib.POP3(HOST, pop3_addr[1], timeout=10)
+            assert "UIDL" in p.capa()
+            p.quit()
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import imaplib
 import os
+import poplib
 import queue
 import re
 import shutil
@@ -117,11 +118,14 @@ class Server:
             "lmtp": {"listen": [f"{HOST}:0"]},
             "imap": {"listen": [f"{HOST}:0"], "listen_tls": [f"{HOST}:0"],
                      "auth_failure_delay_ms": 50},
+            "pop3": {"listen": [f"{HOST}:0"], "listen_tls": [f"{HOST}:0"],
+                     "auth_failure_delay_ms": 50},
         }
         self.config = merge_config(base, config)
         with open(self.config_path, "w") as f:
             f.write(toml_dumps(self.config))
         self.serve_args: list[str] = []  # extra `yubin serve` arguments
+        self.env: dict[str, str] = {}  # extra environment for `yubin serve`
         self.proc: subprocess.Popen | None = None
         self.listeners: dict[str, list[tuple[str, int]]] = {}
         self._stderr: list[str] = []
@@ -135,7 +139,7 @@ class Server:
         self._stderr = []
         self._stdout = []
         lines: queue.Queue = queue.Queue()
-        env = dict(os.environ, RUST_BACKTRACE="1")
+        env = dict(os.environ, RUST_BACKTRACE="1", **self.env)
         self.proc = subprocess.Popen(
             [self.bin, "serve", "--config", self.config_path, *self.serve_args],
             stdin=subprocess.DEVNULL,
@@ -179,7 +183,7 @@ class Server:
                 self.listeners.setdefault(m.group(1), []).append(parse_addr(m.group(2)))
             elif line == "yubin: ready":
                 break
-        for proto in ("smtp", "lmtp", "imap", "imaps"):
+        for proto in ("smtp", "lmtp", "imap", "imaps", "pop3", "pop3s"):
             assert proto in self.listeners, (
                 f"no 'yubin: listening {proto} ...' line before ready; stdout={self._stdout}"
             )
@@ -300,6 +304,29 @@ class Server:
     def raw(self, proto: str = "smtp", timeout: float = IO_TIMEOUT) -> "RawSession":
         port = self.smtp_port if proto == "smtp" else self.lmtp_port
         return RawSession(HOST, port, timeout=timeout)
+
+    @property
+    def pop3_port(self) -> int:
+        return self.listeners["pop3"][0][1]
+
+    @property
+    def pop3s_port(self) -> int:
+        return self.listeners["pop3s"][0][1]
+
+    def pop3(self, user: str | None = ALICE, password: str = PASSWORD, *, tls: bool = False,
+             timeout: float = IO_TIMEOUT) -> poplib.POP3:
+        """A poplib client, logged in with USER/PASS as `user` unless it is None.
+
+        tls=True connects to the implicit-TLS port (certificate not verified)."""
+        if tls:
+            c = poplib.POP3_SSL(HOST, self.pop3s_port, context=unverified_tls_context(),
+                                timeout=timeout)
+        else:
+            c = poplib.POP3(HOST, self.pop3_port, timeout=timeout)
+        if user is not None:
+            c.user(user)
+            c.pass_(password)
+        return c
 
     # ---- mailbox inspection via the admin CLI ------------------------------
 
@@ -600,3 +627,75 @@ class RawImap(SocketClient):
         self.send(tag.encode() + b" " + command + b"\r\n")
         return self.read_until_tagged(tag)
 
+
+
+class RawPop3(SocketClient):
+    """A bare POP3 connection: send lines, read `+OK`/`-ERR` lines and multi-line bodies."""
+
+    def __init__(self, host: str, port: int, timeout: float = IO_TIMEOUT, tls: bool = False):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        if tls:
+            self.sock = unverified_tls_context().wrap_socket(self.sock, server_hostname=HOSTNAME)
+        self.buf = b""
+        self.greeting = self.line()
+
+    def send(self, data: bytes | str):
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        self.sock.sendall(data)
+
+    def line(self) -> bytes:
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError(f"connection closed by server; pending {self.buf!r}")
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\r\n")
+        return line
+
+    def cmd(self, line: str | bytes) -> bytes:
+        """Sends one command, returns its status line."""
+        if isinstance(line, str):
+            line = line.encode("utf-8")
+        self.send(line + b"\r\n")
+        return self.line()
+
+    def body(self) -> list[bytes]:
+        """Reads a multi-line body up to the terminating '.', undoing dot-stuffing."""
+        lines = []
+        while True:
+            line = self.line()
+            if line == b".":
+                return lines
+            lines.append(line[1:] if line.startswith(b".") else line)
+
+    def multi(self, line: str | bytes) -> tuple[bytes, list[bytes]]:
+        status = self.cmd(line)
+        return status, (self.body() if status.startswith(b"+OK") else [])
+
+    def closed_by_peer(self, timeout: float = 5.0) -> bool:
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+
+    def starttls(self) -> None:
+        self.sock = unverified_tls_context().wrap_socket(self.sock, server_hostname=HOSTNAME)
+        self.buf = b""
+
+
+def lmtp_deliver(server: "Server", messages: list[bytes], to: str = ALICE,
+                 sender: str = "sender@remote.test") -> None:
+    """Delivers every message to `to` over LMTP, 100 per connection (the per-connection
+    command limit would end a longer one)."""
+    for i in range(0, len(messages), 100):
+        with server.lmtp() as s:
+            for m in messages[i:i + 100]:
+                s.sendmail(sender, [to], m)

@@ -13,6 +13,8 @@
 //! - [`imap`]: IMAP command framing (lines joined by literals, LITERAL+/LITERAL-).
 //! - [`mime`]: MIME structure of messages (offsets, envelope, body structure) and the text
 //!   SEARCH, SORT and THREAD read.
+//! - [`pop3`]: POP3 line framing, command parsing, multi-line bodies (dot-stuffing, TOP,
+//!   sizes) and status lines.
 //! - [`sasl`]: SASL PLAIN decoding.
 //! - [`smtp`]: SMTP/LMTP line framing, DATA decoding, command parsing and replies.
 
@@ -21,6 +23,7 @@
 pub mod address;
 pub mod imap;
 pub mod mime;
+pub mod pop3;
 pub mod sasl;
 pub mod secret;
 pub mod smtp;

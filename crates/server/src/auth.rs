@@ -5,9 +5,20 @@
 //! 19 MiB, per concurrent login: measured, 500 parallel logins left the process at several GiB.
 //! A fixed set of checker threads (one per core) bounds both memory and CPU, and a bounded queue
 //! in front of them turns a flood into quick "try later" answers instead of a pile-up.
+//!
+//! Mail clients log in again every few minutes with the same password (POP3 polling, IMAP
+//! reconnects), so a password that verified recently is remembered as a keyed SHA-256 digest
+//! (the key is random per process and never leaves it), for [`CACHE_TTL`], bound to the stored
+//! hash: changing the password or disabling the account takes effect at the next login. Only
+//! successes are cached, so every wrong guess still costs a full Argon2 check. This is what
+//! Dovecot's `auth_cache` does.
 
+use std::collections::HashMap;
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
 
 use tokio::sync::oneshot;
 use yubin_proto::Secret;
@@ -15,6 +26,80 @@ use yubin_store::{AccountInfo, Error, ErrorKind, MailStore, Result};
 
 /// Logins waiting for a checker; more fail at once with `Unavailable`.
 const QUEUE: usize = 256;
+/// How long a verified password is remembered.
+const CACHE_TTL: Duration = Duration::from_secs(15 * 60);
+/// Most remembered accounts; past it the cache starts over (rare, and only costs Argon2 checks).
+const CACHE_ENTRIES: usize = 100_000;
+
+/// A recently verified password.
+struct Verified {
+    /// The account's stored hash when it was verified.
+    stored: String,
+    /// SHA-256 of the process key and the password.
+    digest: [u8; 32],
+    at: Instant,
+}
+
+struct Cache {
+    key: [u8; 32],
+    entries: Mutex<HashMap<String, Verified>>,
+}
+
+impl Cache {
+    /// A cache under a fresh random key; all zeros (no randomness) turns it off.
+    fn new() -> Self {
+        let mut key = [0u8; 32];
+        if getrandom::fill(&mut key).is_err() {
+            tracing::warn!("no randomness for the login cache; every login runs Argon2");
+            key = [0; 32];
+        }
+        Self {
+            key,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn digest(&self, password: &str) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(self.key);
+        h.update(password.as_bytes());
+        h.finalize().into()
+    }
+
+    fn hit(&self, info: &AccountInfo, password: &str) -> bool {
+        if self.key == [0; 32] || !info.record.enabled {
+            return false;
+        }
+        let digest = self.digest(password);
+        let Ok(entries) = self.entries.lock() else {
+            return false;
+        };
+        entries.get(&info.address).is_some_and(|v| {
+            v.stored == info.record.password && v.digest == digest && v.at.elapsed() < CACHE_TTL
+        })
+    }
+
+    fn remember(&self, info: &AccountInfo, password: &str) {
+        if self.key == [0; 32] {
+            return;
+        }
+        let digest = self.digest(password);
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        if entries.len() >= CACHE_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(
+            info.address.clone(),
+            Verified {
+                stored: info.record.password.clone(),
+                digest,
+                at: Instant::now(),
+            },
+        );
+    }
+}
 
 struct Job {
     user: String,
@@ -26,11 +111,15 @@ struct Job {
 #[derive(Clone)]
 pub struct PasswordChecker {
     jobs: SyncSender<Job>,
+    store: MailStore,
+    cache: Arc<Cache>,
 }
 
 impl PasswordChecker {
     /// Starts `threads` checker threads (at least one) over `store`.
     pub fn start(store: MailStore, threads: usize) -> Self {
+        let cache = Arc::new(Cache::new());
+        let lookup = store.clone();
         let (tx, rx) = sync_channel::<Job>(QUEUE);
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..threads.max(1) {
@@ -56,7 +145,11 @@ impl PasswordChecker {
                 tracing::error!(error = %e, "cannot start a password checker thread");
             }
         }
-        Self { jobs: tx }
+        Self {
+            jobs: tx,
+            store: lookup,
+            cache,
+        }
     }
 
     /// Checks `user`'s password: `Ok(None)` for a wrong password, an unknown or a disabled
@@ -68,6 +161,15 @@ impl PasswordChecker {
         user: String,
         password: Secret<String>,
     ) -> Result<Option<AccountInfo>> {
+        // A record read is microseconds (on a blocking thread, as the store may be slow); the
+        // cache spares the Argon2 check behind it.
+        let (store, name) = (self.store.clone(), user.clone());
+        if let Ok(Ok(info)) = tokio::task::spawn_blocking(move || store.account(&name)).await
+            && self.cache.hit(&info, password.expose())
+        {
+            return Ok(Some(info));
+        }
+        let remembered = Secret::new(password.expose().clone());
         let (reply, answer) = oneshot::channel();
         match self.jobs.try_send(Job {
             user,
@@ -88,8 +190,12 @@ impl PasswordChecker {
                 ));
             }
         }
-        answer
+        let result = answer
             .await
-            .map_err(|_| Error::new(ErrorKind::Unavailable, "password check abandoned"))?
+            .map_err(|_| Error::new(ErrorKind::Unavailable, "password check abandoned"))?;
+        if let Ok(Some(info)) = &result {
+            self.cache.remember(info, remembered.expose());
+        }
+        result
     }
 }

@@ -1,7 +1,8 @@
 //! Everything in Yubin that owns a socket: listeners, TLS and shutdown (`net`), the SMTP/LMTP
-//! service (`smtp`) and IMAP (`imap`). Sessions parse with `yubin-proto` and store through `yubin_store::MailStore`.
+//! service (`smtp`), IMAP (`imap`) and POP3 (`pop3`). Sessions parse with `yubin-proto` and store through `yubin_store::MailStore`.
 
 pub mod auth;
 pub mod imap;
 pub mod net;
+pub mod pop3;
 pub mod smtp;

@@ -10,7 +10,7 @@
 //! | 0x01 | domain            | domain name                               | `DomainRecord`              |
 //! | 0x02 | account           | normalized address                        | `AccountRecord`             |
 //! | 0x03 | alias             | normalized address, or `@domain`          | `AliasRecord`               |
-//! | 0x04 | sequence          | name (`account`, `queue`, `message`, `purge`, `uidvalidity`) | counter: last id handed out |
+//! | 0x04 | sequence          | name (`account`, `queue`, `message`, `purge`, `uidvalidity`, `intent`) | counter: last id handed out |
 //! | 0x05 | account by id     | account id                                | normalized address          |
 //! | 0x10 | mailbox           | account id, mailbox name                  | `MailboxRecord`             |
 //! | 0x11 | subscription      | account id, mailbox name                  | empty                       |
@@ -19,6 +19,8 @@
 //! | 0x20 | message           | account id, mailbox id, uid               | `MessageRecord`             |
 //! | 0x21 | modseq index      | account id, mailbox id, modseq            | uid (u32 BE)                |
 //! | 0x22 | expunge tombstone | account id, mailbox id, modseq            | uid (u32 BE)                |
+//! | 0x23 | delete intent     | intent id (u64)                           | `DeleteIntentRecord`: whose UIDs, how many chunks |
+//! | 0x23 | delete intent chunk | intent id (u64), chunk number (u32)     | up to 1,000 uids (u32 BE each) still to delete |
 //! | 0x30 | blob references   | blob hash (32 bytes)                      | counter: references         |
 //! | 0x31 | inline blob       | blob hash (32 bytes)                      | message bytes (small ones)  |
 //! | 0x32 | purge queue       | purge id (u64)                            | blob hash (32 bytes)        |
@@ -33,6 +35,9 @@
 //! its current MODSEQ; a tombstone is written for every expunged message at the MODSEQ of its
 //! expunge (RFC 7162 QRESYNC VANISHED); a blob's reference count is the number of message rows
 //! (live or in dropped mailboxes), outbound-queue records and purge-queue entries naming it.
+//! A delete intent's record is written in the same commit as its last chunk, so chunks without a
+//! record are an intent that never took effect; each chunk is cleared in the commit that deletes
+//! its UIDs, and the record with the last one.
 
 use crate::backend::KeyRange;
 
@@ -49,6 +54,7 @@ const DROPPED_MAILBOX: u8 = 0x13;
 const MESSAGE: u8 = 0x20;
 const MODSEQ: u8 = 0x21;
 const TOMBSTONE: u8 = 0x22;
+const DELETE_INTENT: u8 = 0x23;
 const BLOB_REFS: u8 = 0x30;
 const BLOB_INLINE: u8 = 0x31;
 const PURGE: u8 = 0x32;
@@ -330,6 +336,35 @@ fn after(tag: u8, account: u64, mailbox: u32, since: u64) -> KeyRange {
             end: whole.end,
         },
     }
+}
+
+/// A delete intent's record (a POP3 commit too large for one transaction).
+pub fn delete_intent(id: u64) -> Vec<u8> {
+    key(DELETE_INTENT, &[&id.to_be_bytes()])
+}
+
+/// One chunk of UIDs of a delete intent.
+pub fn delete_intent_chunk(id: u64, chunk: u32) -> Vec<u8> {
+    key(DELETE_INTENT, &[&id.to_be_bytes(), &chunk.to_be_bytes()])
+}
+
+/// A delete intent's record and all its chunks.
+pub fn delete_intent_all(id: u64) -> KeyRange {
+    KeyRange::prefix(&delete_intent(id))
+}
+
+/// Every delete intent record and chunk in the store.
+pub fn all_delete_intents() -> KeyRange {
+    KeyRange::prefix(&[DELETE_INTENT])
+}
+
+/// The intent id of a delete-intent key, and whether it is the record (not a chunk).
+pub fn delete_intent_parts(key: &[u8]) -> Option<(u64, bool)> {
+    if key.first() != Some(&DELETE_INTENT) || (key.len() != 9 && key.len() != 13) {
+        return None;
+    }
+    let id = u64::from_be_bytes(key.get(1..9)?.try_into().ok()?);
+    Some((id, key.len() == 9))
 }
 
 /// All modseq entries of an account.

@@ -100,6 +100,19 @@ pub struct QueueRecord {
     pub created: i64,
 }
 
+/// A logical delete too large for one transaction (POP3 DELE of many messages, then QUIT),
+/// recorded before any of it is applied so that it completes after a crash (`keys.rs` 0x23).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeleteIntentRecord {
+    /// Account id.
+    pub account: u64,
+    /// Mailbox id within the account.
+    pub mailbox: u32,
+    /// Number of UID chunks, numbered from 0.
+    pub chunks: u32,
+}
+
 /// How a record type is stored. JSON by default; [`MessageRecord`], of which a mailbox holds
 /// one per message and SELECT reads them all, has a compact binary form.
 pub trait Record: Serialize + for<'de> Deserialize<'de> {
@@ -119,6 +132,7 @@ impl Record for AccountRecord {}
 impl Record for AliasRecord {}
 impl Record for MailboxRecord {}
 impl Record for QueueRecord {}
+impl Record for DeleteIntentRecord {}
 
 /// First byte of the binary [`MessageRecord`] form (JSON ones start with `{`).
 const MESSAGE_V1: u8 = 1;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use yubin_server::imap::ImapConfig;
 use yubin_server::net::tls::TlsConfig;
+use yubin_server::pop3::Pop3Config;
 use yubin_server::smtp::SmtpConfig;
 
 /// The whole configuration file.
@@ -19,6 +20,8 @@ pub struct Config {
     pub lmtp: SmtpConfig,
     /// `[imap]`: IMAP4rev2/rev1 for mail clients.
     pub imap: ImapConfig,
+    /// `[pop3]`: POP3 for mail clients that download.
+    pub pop3: Pop3Config,
     /// `[tls]`: certificate for STARTTLS.
     pub tls: TlsConfig,
 }
@@ -68,6 +71,10 @@ impl Default for Config {
                 vec![if root { "0.0.0.0:143" } else { "0.0.0.0:1143" }.into()],
                 vec![if root { "0.0.0.0:993" } else { "0.0.0.0:1993" }.into()],
             ),
+            pop3: Pop3Config::with_listen(
+                vec![if root { "0.0.0.0:110" } else { "0.0.0.0:1110" }.into()],
+                vec![if root { "0.0.0.0:995" } else { "0.0.0.0:1995" }.into()],
+            ),
             tls: TlsConfig::default(),
         }
     }
@@ -116,6 +123,7 @@ impl Config {
         if self.imap.max_connections == 0 || self.imap.max_auth_failures == 0 {
             return Err("imap: limits must be at least 1".into());
         }
+        self.pop3.validate()?;
         if self.tls.cert.is_empty() != self.tls.key.is_empty() {
             return Err("tls.cert and tls.key must be set together".into());
         }
@@ -181,7 +189,7 @@ impl Config {
              shutdown_grace_secs = {}\n\
              # Log filter (tracing syntax, e.g. \"info\" or \"yubin_server=debug\"); RUST_LOG overrides it.\n\
              log = \"{}\"\n\n\
-             {}\n{}\n{}\n\
+             {}\n{}\n{}\n{}\n\
              [tls]\n\
              # PEM certificate chain for STARTTLS. Empty: a self-signed certificate is generated\n\
              # under DATA_DIR/tls/ on first start.\n\
@@ -203,6 +211,7 @@ impl Config {
                 "LMTP (RFC 2033) for a trusted MTA in front (port 24 as root, 2424 otherwise)."
             ),
             imap_toml(&d.imap, &list),
+            pop3_toml(&d.pop3, &list),
         )
     }
 }
@@ -253,6 +262,58 @@ fn imap_toml(c: &ImapConfig, list: &dyn Fn(&[String]) -> String) -> String {
     )
 }
 
+fn pop3_toml(c: &Pop3Config, list: &dyn Fn(&[String]) -> String) -> String {
+    format!(
+        "[pop3]\n\
+         # POP3 (RFC 1939) for mail clients that download and delete.\n\
+         # Addresses for POP3 with STLS (110 as root, 1110 otherwise; [] disables).\n\
+         listen = {}\n\
+         # Addresses for POP3 over implicit TLS (995 as root, 1995 otherwise; [] disables).\n\
+         listen_tls = {}\n\
+         # Allow USER/PASS and AUTH PLAIN without TLS from any address.\n\
+         allow_plaintext_auth = {}\n\
+         # Count loopback connections as secure for plain-text login.\n\
+         loopback_is_secure = {}\n\
+         # Most simultaneous connections; more get -ERR [SYS/TEMP].\n\
+         max_connections = {}\n\
+         # Seconds a logged-in client may stay silent (at least 600, RFC 1939 section 3).\n\
+         idle_timeout_secs = {}\n\
+         # Seconds a client may take to log in.\n\
+         login_timeout_secs = {}\n\
+         # Milliseconds before a failed login is answered, to slow password guessing.\n\
+         auth_failure_delay_ms = {}\n\
+         # Failed logins per connection before it is closed.\n\
+         max_auth_failures = {}\n\
+         # Commands per second per connection; faster clients are slowed down.\n\
+         max_commands_per_sec = {}\n\
+         # Unknown or malformed commands per connection before it is closed.\n\
+         max_errors = {}\n\
+         # Milliseconds the store may take to list a maildrop or read a message; then -ERR [SYS/TEMP].\n\
+         store_timeout_ms = {}\n\
+         # Seconds required between logins to one maildrop, advertised as LOGIN-DELAY (0: none).\n\
+         login_delay_secs = {}\n\
+         # EXPIRE policy: \"never\" keeps mail until deleted; \"0\" deletes retrieved messages at QUIT.\n\
+         expire = \"{}\"\n\
+         # Mark messages downloaded with RETR as read (\\Seen over IMAP) at QUIT.\n\
+         mark_retrieved_seen = {}\n",
+        list(&c.listen),
+        list(&c.listen_tls),
+        c.allow_plaintext_auth,
+        c.loopback_is_secure,
+        c.max_connections,
+        c.idle_timeout_secs,
+        c.login_timeout_secs,
+        c.auth_failure_delay_ms,
+        c.max_auth_failures,
+        c.max_commands_per_sec,
+        c.max_errors,
+        c.store_timeout_ms,
+        c.login_delay_secs,
+        c.expire,
+        c.mark_retrieved_seen,
+    )
+}
+
 fn system_hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
@@ -298,5 +359,8 @@ mod tests {
         assert!(Config::parse("[smtp]\nlisten = [\"nowhere\"]\n").is_err());
         assert!(Config::parse("[smtp]\nmax_line_length = 10\n").is_err());
         assert!(Config::parse("[tls]\ncert = \"/x.pem\"\n").is_err());
+        assert!(Config::parse("[pop3]\nexpire = \"30\"\n").is_err());
+        assert!(Config::parse("[pop3]\nidle_timeout_secs = 60\n").is_err());
+        assert!(Config::parse("[pop3]\nlisten = [\"110\"]\n").is_err());
     }
 }

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
-use yubin_server::imap;
+use yubin_server::auth::PasswordChecker;
 use yubin_server::net::{self, tls};
 use yubin_server::smtp::{Mode, Service, SmtpConfig};
+use yubin_server::{imap, pop3};
 use yubin_store::MailStore;
 
 use crate::admin;
@@ -36,7 +37,12 @@ pub async fn run(config: Config) -> Result<(), String> {
     ] {
         start_listeners(name, mode, smtp, &config, &store, &tls, &shutdown).await?;
     }
-    start_imap(&config, &store, &tls, &shutdown).await?;
+    // One pool of password checkers for every protocol, so a login storm on one cannot take
+    // more than the machine's cores.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let passwords = PasswordChecker::start(store.clone(), cores);
+    start_imap(&config, &store, &tls, &passwords, &shutdown).await?;
+    start_pop3(&config, &store, &tls, &passwords, &shutdown).await?;
     admin::socket::listen(&data, store.clone(), shutdown.clone())?;
     say("yubin: ready");
 
@@ -89,6 +95,7 @@ async fn start_imap(
     config: &Config,
     store: &MailStore,
     tls: &tokio_rustls::TlsAcceptor,
+    passwords: &PasswordChecker,
     shutdown: &net::Shutdown,
 ) -> Result<(), String> {
     let service = imap::Service::new(
@@ -96,10 +103,41 @@ async fn start_imap(
         config.server.hostname.clone(),
         store.clone(),
         Some(tls.clone()),
+        passwords.clone(),
     );
     for (name, addrs, implicit) in [
         ("imap", &config.imap.listen, false),
         ("imaps", &config.imap.listen_tls, true),
+    ] {
+        for listener in net::bind_all(addrs).await? {
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            say(&format!("yubin: listening {name} {addr}"));
+            let service = service.clone();
+            net::spawn_accept_loop(listener, shutdown.clone(), move |stream, peer, shutdown| {
+                service.clone().handle(stream, peer, shutdown, implicit)
+            });
+        }
+    }
+    Ok(())
+}
+
+async fn start_pop3(
+    config: &Config,
+    store: &MailStore,
+    tls: &tokio_rustls::TlsAcceptor,
+    passwords: &PasswordChecker,
+    shutdown: &net::Shutdown,
+) -> Result<(), String> {
+    let service = pop3::Service::new(
+        config.pop3.clone(),
+        config.server.hostname.clone(),
+        store.clone(),
+        Some(tls.clone()),
+        passwords.clone(),
+    );
+    for (name, addrs, implicit) in [
+        ("pop3", &config.pop3.listen, false),
+        ("pop3s", &config.pop3.listen_tls, true),
     ] {
         for listener in net::bind_all(addrs).await? {
             let addr = listener.local_addr().map_err(|e| e.to_string())?;

@@ -117,7 +117,7 @@ pub struct Service {
     pub tls: Option<TlsAcceptor>,
     /// Caps simultaneous connections.
     pub connections: Arc<Semaphore>,
-    /// Verifies passwords on a fixed set of threads (see [`crate::auth`]).
+    /// Verifies passwords on a fixed set of threads (see [`crate::auth`]), shared with POP3.
     pub passwords: crate::auth::PasswordChecker,
 }
 
@@ -128,10 +128,9 @@ impl Service {
         hostname: String,
         store: MailStore,
         tls: Option<TlsAcceptor>,
+        passwords: crate::auth::PasswordChecker,
     ) -> Arc<Self> {
         let connections = Arc::new(Semaphore::new(config.max_connections));
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let passwords = crate::auth::PasswordChecker::start(store.clone(), cores);
         Arc::new(Self {
             config,
             hostname,

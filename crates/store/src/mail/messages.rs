@@ -11,12 +11,14 @@
 //!   blob reference goes to the purge queue.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use super::delivery::{INLINE_MAX, header_message_id};
 use super::flags::{self, FlagMode};
 use super::rows;
 use super::{MailStore, MailboxChanged, now};
 use crate::blob::BlobHash;
+use crate::commit::Tx;
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys;
 use crate::records::{MessageRecord, encode};
@@ -186,49 +188,23 @@ impl MailStore {
         unchanged_since: Option<u64>,
     ) -> Result<FlagOutcome> {
         let given = flags::normalize(flag_list)?;
-        let uids: Vec<u32> = uids
-            .iter()
-            .copied()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let uids = sorted_unique(uids);
+        let given = std::sync::Arc::new(given);
+        let parts = self
+            .per_batch(&uids, move |tx, chunk| {
+                flags_unit(
+                    tx,
+                    account,
+                    mailbox_id,
+                    chunk,
+                    mode,
+                    &given,
+                    unchanged_since,
+                )
+            })
+            .await?;
         let mut outcome = FlagOutcome::default();
-        for chunk in uids.chunks(BATCH) {
-            let chunk = chunk.to_vec();
-            let given = given.clone();
-            let part = self
-                .write(move |tx| {
-                    let (name, mut mbox) = rows::mailbox_by_id(tx, account, mailbox_id)?;
-                    let mut part = FlagOutcome::default();
-                    for uid in chunk {
-                        let Some(mut record) = rows::message(tx, account, mailbox_id, uid)? else {
-                            continue;
-                        };
-                        if unchanged_since.is_some_and(|since| record.modseq > since) {
-                            part.modified.push(uid);
-                            continue;
-                        }
-                        let next = flags::apply(&record.flags, mode, &given);
-                        if next == record.flags {
-                            part.unchanged.push(meta(uid, record)?);
-                            continue;
-                        }
-                        tx.clear(keys::modseq(account, mailbox_id, record.modseq));
-                        record.modseq = rows::next_modseq(&mut mbox)?;
-                        record.flags = next;
-                        tx.set(
-                            keys::modseq(account, mailbox_id, record.modseq),
-                            uid.to_be_bytes().to_vec(),
-                        );
-                        tx.set(keys::message(account, mailbox_id, uid), encode(&record)?);
-                        part.changed.push(meta(uid, record)?);
-                    }
-                    if !part.changed.is_empty() {
-                        tx.set(keys::mailbox(account, &name), encode(&mbox)?);
-                    }
-                    Ok(part)
-                })
-                .await?;
+        for part in parts {
             outcome.changed.extend(part.changed);
             outcome.unchanged.extend(part.unchanged);
             outcome.modified.extend(part.modified);
@@ -269,43 +245,14 @@ impl MailStore {
                 })
                 .collect()
         };
-        let mut removed = Vec::new();
-        for chunk in candidates.chunks(BATCH) {
-            let chunk = chunk.to_vec();
-            let part = self
-                .write(move |tx| {
-                    let (name, mut mbox) = rows::mailbox_by_id(tx, account, mailbox_id)?;
-                    let owner = rows::owner(tx, account)?;
-                    let mut part = Vec::new();
-                    let mut freed = 0u64;
-                    for uid in chunk {
-                        let Some(record) = rows::message(tx, account, mailbox_id, uid)? else {
-                            continue;
-                        };
-                        // The flag may have been cleared since the candidates were read.
-                        if !flags::has(&record.flags, flags::DELETED) {
-                            continue;
-                        }
-                        rows::remove(tx, account, &mut mbox, uid, &record)?;
-                        rows::enqueue_purge(tx, &blob_of(&record)?)?;
-                        freed = freed.saturating_add(record.size);
-                        part.push(uid);
-                    }
-                    if !part.is_empty() {
-                        rows::charge(
-                            tx,
-                            account,
-                            &owner.domain,
-                            -(freed as i64),
-                            -(part.len() as i64),
-                        );
-                        tx.set(keys::mailbox(account, &name), encode(&mbox)?);
-                    }
-                    Ok(part)
-                })
-                .await?;
-            removed.extend(part);
-        }
+        let removed: Vec<u32> = self
+            .per_batch(&candidates, move |tx, chunk| {
+                expunge_unit(tx, account, mailbox_id, chunk, Expunge::FlaggedDeleted)
+            })
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
         if !removed.is_empty() {
             self.purge_wake.notify_one();
             self.publish(vec![MailboxChanged {
@@ -330,12 +277,7 @@ impl MailStore {
         to: &str,
     ) -> Result<CopyOutcome> {
         let to = super::names::canonical(to)?;
-        let uids: Vec<u32> = uids
-            .iter()
-            .copied()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let uids = sorted_unique(uids);
         if uids.len() > MAX_COPY {
             return Err(Error::new(
                 ErrorKind::Limit,
@@ -401,12 +343,7 @@ impl MailStore {
         to: &str,
     ) -> Result<CopyOutcome> {
         let to = super::names::canonical(to)?;
-        let uids: Vec<u32> = uids
-            .iter()
-            .copied()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let uids = sorted_unique(uids);
         let mut outcome = CopyOutcome::default();
         let mut target = None;
         if uids.is_empty() {
@@ -414,12 +351,12 @@ impl MailStore {
             rows::mailbox_by_id(&*view, account, from_id)?;
             outcome.uidvalidity = rows::mailbox_named(&*view, account, &to)?.uidvalidity;
         }
-        for chunk in uids.chunks(BATCH) {
-            let chunk = chunk.to_vec();
-            let to = to.clone();
-            let batch = self
-                .write(move |tx| move_unit(tx, account, from_id, &chunk, &to))
-                .await?;
+        let batches = self
+            .per_batch(&uids, move |tx, chunk| {
+                move_unit(tx, account, from_id, chunk, &to)
+            })
+            .await?;
+        for batch in batches {
             outcome.uidvalidity = batch.uidvalidity;
             outcome.pairs.extend(batch.pairs);
             target = Some(batch.target);
@@ -445,10 +382,34 @@ impl MailStore {
     /// Errors: `InvalidData` (malformed address), `Internal` (missing body).
     pub async fn message_bytes(&self, blob: &crate::blob::BlobHash) -> Result<Vec<u8>> {
         let hash = *blob;
-        if let Some(bytes) = self.read()?.get(&keys::blob_inline(&hash))? {
-            return Ok(bytes);
+        // Both reads run off the async workers: a slow store must not stall other sessions,
+        // and a caller's deadline (POP3 RETR) can then fire on time.
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Some(bytes) = store.read()?.get(&keys::blob_inline(&hash))? {
+                return Ok(bytes);
+            }
+            store.blobs.get(&hash)
+        })
+        .await
+        .map_err(|e| Error::internal("blob task", e))?
+    }
+
+    /// Runs `unit` over `uids` in slices of [`BATCH`], one commit each, in order; stops at the
+    /// first error (earlier batches stay committed). Returns each batch's result.
+    pub(crate) async fn per_batch<T, F>(&self, uids: &[u32], unit: F) -> Result<Vec<T>>
+    where
+        T: Send + 'static,
+        F: Fn(&mut Tx<'_>, &[u32]) -> Result<T> + Send + Sync + 'static,
+    {
+        let unit = Arc::new(unit);
+        let mut out = Vec::with_capacity(uids.len().div_ceil(BATCH));
+        for chunk in uids.chunks(BATCH) {
+            let chunk = chunk.to_vec();
+            let unit = unit.clone();
+            out.push(self.write(move |tx| unit(tx, &chunk)).await?);
         }
-        self.blocking(move |blobs| blobs.get(&hash)).await
+        Ok(out)
     }
 
     /// Claims `\Recent` for a session selecting the mailbox (RFC 3501 §2.3.2): returns the
@@ -480,6 +441,107 @@ impl MailStore {
     }
 }
 
+/// Ascending UIDs without duplicates.
+pub(crate) fn sorted_unique(uids: &[u32]) -> Vec<u32> {
+    uids.iter()
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// One batch of a flag change, inside a write unit.
+fn flags_unit(
+    tx: &mut Tx<'_>,
+    account: u64,
+    mailbox_id: u32,
+    uids: &[u32],
+    mode: FlagMode,
+    given: &[String],
+    unchanged_since: Option<u64>,
+) -> Result<FlagOutcome> {
+    let (name, mut mbox) = rows::mailbox_by_id(tx, account, mailbox_id)?;
+    let mut part = FlagOutcome::default();
+    for &uid in uids {
+        let Some(mut record) = rows::message(tx, account, mailbox_id, uid)? else {
+            continue;
+        };
+        if unchanged_since.is_some_and(|since| record.modseq > since) {
+            part.modified.push(uid);
+            continue;
+        }
+        let next = flags::apply(&record.flags, mode, given);
+        if next == record.flags {
+            part.unchanged.push(meta(uid, record)?);
+            continue;
+        }
+        tx.clear(keys::modseq(account, mailbox_id, record.modseq));
+        record.modseq = rows::next_modseq(&mut mbox)?;
+        record.flags = next;
+        tx.set(
+            keys::modseq(account, mailbox_id, record.modseq),
+            uid.to_be_bytes().to_vec(),
+        );
+        tx.set(keys::message(account, mailbox_id, uid), encode(&record)?);
+        part.changed.push(meta(uid, record)?);
+    }
+    if !part.changed.is_empty() {
+        tx.set(keys::mailbox(account, &name), encode(&mbox)?);
+    }
+    Ok(part)
+}
+
+/// Which of the given UIDs a logical delete takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expunge {
+    /// Only those flagged `\Deleted` now (IMAP EXPUNGE: the flag may have been cleared since
+    /// the candidates were read).
+    FlaggedDeleted,
+    /// Every one still there (POP3 DELE + QUIT).
+    All,
+}
+
+/// One batch of a logical delete, inside a write unit: removes the rows (leaving tombstones),
+/// frees mailbox, account and domain usage, and hands each body reference to the purge queue.
+/// UIDs already gone are skipped. Returns the UIDs removed.
+///
+/// Errors: `NotFound` when the mailbox or the account is gone.
+pub(crate) fn expunge_unit(
+    tx: &mut Tx<'_>,
+    account: u64,
+    mailbox_id: u32,
+    uids: &[u32],
+    which: Expunge,
+) -> Result<Vec<u32>> {
+    let (name, mut mbox) = rows::mailbox_by_id(tx, account, mailbox_id)?;
+    let owner = rows::owner(tx, account)?;
+    let mut removed = Vec::new();
+    let mut freed = 0u64;
+    for &uid in uids {
+        let Some(record) = rows::message(tx, account, mailbox_id, uid)? else {
+            continue;
+        };
+        if which == Expunge::FlaggedDeleted && !flags::has(&record.flags, flags::DELETED) {
+            continue;
+        }
+        rows::remove(tx, account, &mut mbox, uid, &record)?;
+        rows::enqueue_purge(tx, &blob_of(&record)?)?;
+        freed = freed.saturating_add(record.size);
+        removed.push(uid);
+    }
+    if !removed.is_empty() {
+        rows::charge(
+            tx,
+            account,
+            &owner.domain,
+            -(freed as i64),
+            -(removed.len() as i64),
+        );
+        tx.set(keys::mailbox(account, &name), encode(&mbox)?);
+    }
+    Ok(removed)
+}
+
 /// What one batch of a move did.
 struct MovedBatch {
     uidvalidity: u32,
@@ -489,7 +551,7 @@ struct MovedBatch {
 
 /// One batch of a move, inside a write unit.
 fn move_unit(
-    tx: &mut crate::commit::Tx<'_>,
+    tx: &mut Tx<'_>,
     account: u64,
     from_id: u32,
     uids: &[u32],

@@ -6,6 +6,7 @@
 
 mod changes;
 mod check;
+mod delete_intent;
 mod delivery;
 pub mod flags;
 mod folders;
@@ -109,7 +110,7 @@ impl WeakStore {
 
 impl MailStore {
     /// Opens the embedded store under `data_dir` (`meta.redb` and `blobs/`), creating it on
-    /// first use and migrating an older format.
+    /// first use, migrating an older format and finishing deletes a crash interrupted.
     ///
     /// Errors: `Unavailable` if another process has the store open, `Internal` for a format
     /// newer than this build or I/O failures.
@@ -139,6 +140,7 @@ impl MailStore {
             )),
         };
         store.migrate().await?;
+        store.finish_delete_intents().await?;
         purge::spawn(store.downgrade());
         Ok(store)
     }

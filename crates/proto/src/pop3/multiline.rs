@@ -1,0 +1,104 @@
+//! Multi-line response bodies (RFC 1939 §3): CRLF line endings, dot-stuffing, the `.` line.
+//!
+//! A line ends at CRLF, at a bare LF or at a bare CR; all three go out as CRLF, so a stored
+//! message with LF endings is sent as the RFC asks and [`crlf_size`] can say in advance how
+//! many octets that makes. [`write_multiline`], [`crlf_size`] and [`top`] share that one
+//! definition of a line.
+
+/// Where the line starting at `from` ends: (end of its content, start of the next line), or
+/// `None` if `body[from..]` holds no line ending.
+fn line_end(body: &[u8], from: usize) -> Option<(usize, usize)> {
+    let rest = body.get(from..)?;
+    let at = from + memchr::memchr2(b'\r', b'\n', rest)?;
+    let next = if body[at] == b'\r' && body.get(at + 1) == Some(&b'\n') {
+        at + 2
+    } else {
+        at + 1
+    };
+    Some((at, next))
+}
+
+/// Appends `body` as a POP3 multi-line response body: every line ends CRLF (bare LF and bare
+/// CR become CRLF), lines starting with '.' get another '.', a missing final line ending is
+/// added, then ".\r\n".
+///
+/// Octets that need no change are copied in runs as long as possible, so a body already in
+/// CRLF form costs one scan and a few large copies.
+pub fn write_multiline(out: &mut Vec<u8>, body: &[u8]) {
+    out.reserve(body.len() + body.len() / 64 + 5);
+    // `body[copied..pos]` is waiting to be copied unchanged.
+    let mut copied = 0;
+    let mut pos = 0;
+    while pos < body.len() {
+        if body[pos] == b'.' {
+            out.extend_from_slice(&body[copied..pos]);
+            out.push(b'.');
+            copied = pos;
+        }
+        match line_end(body, pos) {
+            Some((end, next)) => {
+                if next - end == 1 {
+                    out.extend_from_slice(&body[copied..end]);
+                    out.extend_from_slice(b"\r\n");
+                    copied = next;
+                }
+                pos = next;
+            }
+            None => {
+                out.extend_from_slice(&body[copied..]);
+                out.extend_from_slice(b"\r\n");
+                copied = body.len();
+                pos = body.len();
+            }
+        }
+    }
+    out.extend_from_slice(&body[copied..]);
+    out.extend_from_slice(b".\r\n");
+}
+
+/// Octets `body` has once every line ends CRLF, before dot-stuffing: what STAT and LIST
+/// report (RFC 1939 §5), equal to what [`write_multiline`] writes minus the added dots and
+/// the final `.` line.
+pub fn crlf_size(body: &[u8]) -> u64 {
+    let mut size = body.len() as u64;
+    let mut pos = 0;
+    while let Some((end, next)) = line_end(body, pos) {
+        if next - end == 1 {
+            size += 1;
+        }
+        pos = next;
+    }
+    if pos < body.len() {
+        size += 2;
+    }
+    size
+}
+
+/// What TOP sends (RFC 1939 §7): the header section, the blank line after it, and the first
+/// `lines` lines of the body; the whole message if it is shorter or has no blank line.
+///
+/// The result is a prefix of `message`, to be written with [`write_multiline`].
+pub fn top(message: &[u8], lines: u32) -> &[u8] {
+    let mut pos = 0;
+    loop {
+        let Some((end, next)) = line_end(message, pos) else {
+            return message;
+        };
+        let blank = end == pos;
+        pos = next;
+        if blank {
+            break;
+        }
+    }
+    for _ in 0..lines {
+        match line_end(message, pos) {
+            Some((_, next)) => pos = next,
+            None => return message,
+        }
+    }
+    &message[..pos]
+}
+
+#[cfg(test)]
+#[path = "multiline_tests.rs"]
+mod tests;

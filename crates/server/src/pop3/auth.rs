@@ -1,0 +1,149 @@
+//! USER/PASS (RFC 1939 §7) and AUTH PLAIN (RFC 5034), then the maildrop lock and snapshot.
+//!
+//! Failed attempts wait `auth_failure_delay_ms` before the `-ERR [AUTH]`, and the connection
+//! closes after `max_auth_failures`. Unknown user, wrong password and disabled account give the
+//! same answer. Plain-text credentials are refused on a connection that is neither TLS nor
+//! loopback unless `allow_plaintext_auth` is set (RFC 2595 §2.2).
+
+use std::time::Duration;
+
+use yubin_proto::Secret;
+use yubin_proto::sasl::{decode_response, parse_plain};
+
+use super::errors::Failure;
+use super::maildrop::Maildrop;
+use super::session::{MAX_SASL_LINE, Session, State, Stream};
+use super::{LockRefused, Service};
+
+fn privacy_required() -> Failure {
+    Failure::new(
+        Some("AUTH"),
+        "Plain-text authentication needs TLS: use STLS or port 995",
+    )
+}
+
+impl Session {
+    pub(crate) fn user(&mut self, name: String) -> Result<(), Failure> {
+        if !self.plaintext_ok() {
+            return Err(privacy_required());
+        }
+        self.state = State::Authorization { user: Some(name) };
+        self.ok("Send your password");
+        Ok(())
+    }
+
+    pub(crate) async fn pass(&mut self, password: Secret<String>) -> Result<(), Failure> {
+        let user = match &mut self.state {
+            State::Authorization { user } => user.take(),
+            State::Transaction(_) => None,
+        };
+        let Some(user) = user else {
+            return Err(Failure::plain("Send USER first"));
+        };
+        if !self.plaintext_ok() {
+            return Err(privacy_required());
+        }
+        self.log_in(user, password).await
+    }
+
+    pub(crate) async fn auth(
+        &mut self,
+        mechanism: Option<String>,
+        initial: Option<String>,
+        stream: &mut Stream,
+    ) -> Result<(), Failure> {
+        let Some(mechanism) = mechanism else {
+            // RFC 1734 practice, which clients such as fetchmail use to probe: list mechanisms.
+            self.out.extend_from_slice(b"+OK Mechanisms follow\r\n");
+            if self.plaintext_ok() {
+                self.out.extend_from_slice(b"PLAIN\r\n");
+            }
+            self.out.extend_from_slice(b".\r\n");
+            return Ok(());
+        };
+        if !mechanism.eq_ignore_ascii_case("PLAIN") {
+            return Err(Failure::plain(format!(
+                "Unsupported authentication mechanism {mechanism}"
+            )));
+        }
+        if !self.plaintext_ok() {
+            return Err(privacy_required());
+        }
+        let response = match initial {
+            // RFC 5034 §4: "=" is an empty initial response.
+            Some(text) if text == "=" => Vec::new(),
+            Some(text) => text.into_bytes(),
+            None => {
+                self.out.extend_from_slice(b"+ \r\n");
+                match self.read_line(stream, MAX_SASL_LINE).await {
+                    Some(line) => line.to_vec(),
+                    None => return Err(Failure::plain("Authentication aborted")),
+                }
+            }
+        };
+        if response.trim_ascii() == b"*" {
+            return Err(Failure::plain("Authentication cancelled"));
+        }
+        let Ok(decoded) = decode_response(&response) else {
+            return Err(Failure::plain("Invalid base64 in the SASL response"));
+        };
+        let Ok(creds) = parse_plain(decoded.expose()) else {
+            return self.fail_auth().await;
+        };
+        if !creds.authzid.is_empty() && !creds.authzid.eq_ignore_ascii_case(&creds.authcid) {
+            return self.fail_auth().await;
+        }
+        self.log_in(creds.authcid, creds.password).await
+    }
+
+    /// Checks the credentials, locks the maildrop and takes its snapshot.
+    async fn log_in(&mut self, user: String, password: Secret<String>) -> Result<(), Failure> {
+        let info = match self.service.passwords.verify(user, password).await {
+            Ok(Some(info)) => info,
+            Ok(None) => return self.fail_auth().await,
+            Err(e) => return Err(e.into()),
+        };
+        let account = info.record.id;
+        let service: &Service = &self.service;
+        let lock = match service.locks.acquire(
+            account,
+            Duration::from_secs(service.config.login_delay_secs),
+        ) {
+            Ok(lock) => lock,
+            Err(LockRefused::InUse) => {
+                return Err(Failure::new(
+                    Some("IN-USE"),
+                    "Another POP3 session is using this mailbox",
+                ));
+            }
+            Err(LockRefused::TooSoon) => {
+                return Err(Failure::new(
+                    Some("LOGIN-DELAY"),
+                    format!(
+                        "Wait {} seconds between logins",
+                        service.config.login_delay_secs
+                    ),
+                ));
+            }
+        };
+        let view = self
+            .store_call(move |store| store.select(account, "INBOX"))
+            .await?;
+        let maildrop = Maildrop::new(account, info.address, view.id, &view.messages, lock);
+        let (count, octets) = maildrop.stat();
+        tracing::info!(peer = %self.peer, account = %maildrop.address, messages = count, "POP3 login");
+        self.state = State::Transaction(Box::new(maildrop));
+        self.ok(&format!("Logged in, {count} messages ({octets} octets)"));
+        Ok(())
+    }
+
+    async fn fail_auth(&mut self) -> Result<(), Failure> {
+        self.auth_failures += 1;
+        tracing::info!(peer = %self.peer, failures = self.auth_failures, "POP3 login failed");
+        tokio::time::sleep(Duration::from_millis(
+            self.service.config.auth_failure_delay_ms,
+        ))
+        .await;
+        Err(Failure::new(Some("AUTH"), "Invalid credentials"))
+    }
+}

@@ -1,0 +1,176 @@
+//! The TRANSACTION state's commands (RFC 1939 §5) and QUIT's UPDATE state (§6).
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use yubin_proto::pop3::multiline::{crlf_size, top, write_multiline};
+use yubin_store::FlagMode;
+
+use super::errors::Failure;
+use super::maildrop::Maildrop;
+use super::session::{Flow, Session, State};
+
+impl Session {
+    fn maildrop(&self) -> Result<&Maildrop, Failure> {
+        match &self.state {
+            State::Transaction(m) => Ok(m),
+            State::Authorization { .. } => Err(Failure::plain("Log in first")),
+        }
+    }
+
+    fn maildrop_mut(&mut self) -> Result<&mut Maildrop, Failure> {
+        match &mut self.state {
+            State::Transaction(m) => Ok(m),
+            State::Authorization { .. } => Err(Failure::plain("Log in first")),
+        }
+    }
+
+    pub(crate) fn stat(&mut self) -> Result<(), Failure> {
+        let (count, octets) = self.maildrop()?.stat();
+        self.ok(&format!("{count} {octets}"));
+        Ok(())
+    }
+
+    /// LIST and UIDL share their shape: one line for a message, or the whole listing, always
+    /// from the login snapshot, so a listing is complete or not sent at all.
+    fn listing(
+        &mut self,
+        number: Option<u32>,
+        field: fn(&super::maildrop::Entry) -> u64,
+        what: &str,
+    ) -> Result<(), Failure> {
+        let drop = self.maildrop()?;
+        let mut text = Vec::new();
+        match number {
+            Some(n) => {
+                let entry = drop.get(n)?;
+                text.extend_from_slice(format!("+OK {n} {}\r\n", field(entry)).as_bytes());
+            }
+            None => {
+                let (count, octets) = drop.stat();
+                text.reserve(count * 16 + 64);
+                text.extend_from_slice(
+                    format!("+OK {count} messages ({octets} octets), {what} follows\r\n")
+                        .as_bytes(),
+                );
+                for (n, entry) in drop.live() {
+                    // Writing to a Vec cannot fail.
+                    let _ = write!(text, "{n} {}\r\n", field(entry));
+                }
+                text.extend_from_slice(b".\r\n");
+            }
+        }
+        self.out.extend_from_slice(&text);
+        Ok(())
+    }
+
+    pub(crate) fn list(&mut self, number: Option<u32>) -> Result<(), Failure> {
+        self.listing(number, |e| e.size, "scan listing")
+    }
+
+    pub(crate) fn uidl(&mut self, number: Option<u32>) -> Result<(), Failure> {
+        self.listing(number, |e| e.gid, "unique-id listing")
+    }
+
+    /// RETR (`lines` = None) and TOP.
+    pub(crate) async fn retr(&mut self, number: u32, lines: Option<u32>) -> Result<(), Failure> {
+        let blob = self.maildrop()?.get(number)?.blob;
+        let store = self.service.store.clone();
+        let deadline = Duration::from_millis(self.service.config.store_timeout_ms);
+        let bytes = match tokio::time::timeout(deadline, store.message_bytes(&blob)).await {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(e)) => return Err(e.into()),
+            Err(_) => return Err(Failure::busy()),
+        };
+        match lines {
+            None => {
+                // Exact for what follows, even for a stored message with bare LFs.
+                self.ok(&format!("{} octets", crlf_size(&bytes)));
+                write_multiline(&mut self.out, &bytes);
+                self.maildrop_mut()?.get_mut(number)?.retrieved = true;
+            }
+            Some(lines) => {
+                self.ok("Top of message follows");
+                write_multiline(&mut self.out, top(&bytes, lines));
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn dele(&mut self, number: u32) -> Result<(), Failure> {
+        self.maildrop_mut()?.get_mut(number)?.deleted = true;
+        self.ok(&format!("Message {number} deleted"));
+        Ok(())
+    }
+
+    pub(crate) fn rset(&mut self) -> Result<(), Failure> {
+        let drop = self.maildrop_mut()?;
+        let unmarked = drop.reset();
+        let (count, octets) = drop.stat();
+        self.ok(&format!(
+            "{unmarked} unmarked; maildrop has {count} messages ({octets} octets)"
+        ));
+        Ok(())
+    }
+
+    /// QUIT: in TRANSACTION, the UPDATE state commits the marks as one logical delete. If that
+    /// fails, nothing the client sees as deleted is lost: it gets `-ERR` and the messages are
+    /// still there next session (RFC 1939 §6).
+    pub(crate) async fn quit(&mut self) -> Flow {
+        let state = std::mem::replace(&mut self.state, State::Authorization { user: None });
+        let State::Transaction(drop) = state else {
+            self.ok(&format!("{} Yubin POP3 signing off", self.service.hostname));
+            return Flow::Close;
+        };
+        let expire_now = self.service.config.expire_now();
+        let doomed = drop.to_delete(expire_now);
+        let seen = if self.service.config.mark_retrieved_seen {
+            drop.newly_seen(expire_now)
+        } else {
+            Vec::new()
+        };
+        let store = &self.service.store;
+        if !seen.is_empty()
+            && let Err(e) = store
+                .store_flags(
+                    drop.account,
+                    drop.mailbox,
+                    &seen,
+                    FlagMode::Add,
+                    &["\\Seen".to_string()],
+                    None,
+                )
+                .await
+        {
+            // Flags are a courtesy; failing to set them must not block the deletes.
+            tracing::warn!(account = %drop.address, error = %e, "POP3: could not mark retrieved messages seen");
+        }
+        if doomed.is_empty() {
+            self.ok(&format!("{} Yubin POP3 signing off", self.service.hostname));
+            return Flow::Close;
+        }
+        match store
+            .delete_messages(drop.account, drop.mailbox, &doomed)
+            .await
+        {
+            Ok(deleted) => {
+                tracing::info!(account = %drop.address, deleted = deleted.len(), "POP3 QUIT");
+                self.ok(&format!(
+                    "{} Yubin POP3 signing off ({} messages deleted)",
+                    self.service.hostname,
+                    doomed.len()
+                ));
+            }
+            Err(e) => {
+                tracing::warn!(account = %drop.address, error = %e, "POP3 QUIT could not delete");
+                let mut failure: Failure = e.into();
+                if failure.code.is_none() {
+                    failure.code = Some("SYS/TEMP");
+                }
+                failure.text = format!("Messages not deleted: {}", failure.text);
+                self.fail(&failure);
+            }
+        }
+        Flow::Close
+    }
+}
