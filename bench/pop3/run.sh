@@ -19,7 +19,7 @@
 #   BIG              messages in the UIDL/LIST maildrop (default 50000), BIG_SIZE (4096)
 #   REPS             runs per login and RETR cell (default 3; the median is reported)
 #   LIST_REPS        runs per UIDL and LIST cell (default 5)
-#   DOVECOT_AUTH     Dovecot auth setups for the login rows (default "default cache worker"):
+#   DOVECOT_AUTH     Dovecot auth setups for the login rows (default "default cache worker plain"):
 #                    default = SQL (SQLite) passdb, Debian's auth settings; cache = the same
 #                    with auth_cache_size = 10M; worker = cache +
 #                    auth_cache_verify_password_with_worker = yes; passwd-file = a
@@ -45,7 +45,7 @@ BIG=${BIG:-50000}
 BIG_SIZE=${BIG_SIZE:-4096}
 REPS=${REPS:-3}
 LIST_REPS=${LIST_REPS:-5}
-DOVECOT_AUTH=${DOVECOT_AUTH:-"default cache worker"}
+DOVECOT_AUTH=${DOVECOT_AUTH:-"default cache worker plain"}
 KEEP=${KEEP:-0}
 STAMP=$(date -u +%Y-%m-%dT%H%MZ)
 OUT=${OUT:-$HERE/results-$STAMP.md}
@@ -453,7 +453,7 @@ row() { # label cell [as] [ratio-fn] [fmt-fn]
     echo "UIDL / LIST split, median ms: login (connect, greeting, USER, PASS) + listing:"
     echo
     for c in UIDL LIST; do
-        echo "- $c: Yubin $(ms1 "${R[$c/yubin/login]:--}") + $(ms1 "${R[$c/yubin/listing]:--}"); Dovecot $(ms1 "${R[$c/dovecot/login]:--}") + $(ms1 "${R[$c/dovecot/listing]:--}")"
+        echo "- $c: Yubin $(ms1 "${R[$c/yubin/login]:--}") + $(ms1 "${R[$c/yubin/listing]:--}"); Dovecot $(ms1 "${R[$c/dovecot/login]:--}") + $(ms1 "${R[$c/dovecot/listing]:--}"); the listing alone: $(inv_ratio "${R[$c/yubin/listing]:--}" "${R[$c/dovecot/listing]:--}")"
     done
     echo
     echo "All runs (logins/s, msg/s, MB/s, s):"
