@@ -13,6 +13,8 @@
 #   LOGIN_ACCOUNTS   accounts the login clients cycle over (default 100; >= CLIENTS)
 #   LOGIN_MSGS       messages in each login account (default 10)
 #   LOGIN_SECONDS    length of one login run (default 20)
+#   COLD_ACCOUNTS    accounts per first-login run: each logged in to once, by nobody before
+#                    (default 200; REPS x COLD_ACCOUNTS are made; 0 = skip)
 #   RETR_ACCOUNTS    accounts, one RETR session each, all at once (default 10)
 #   RETR_MSGS        messages per RETR account (default 1000)
 #   RETR_SIZE        their size: bytes, or mixed = 2-100 KiB log-uniform (default mixed)
@@ -38,6 +40,7 @@ CLIENTS=${CLIENTS:-20}
 LOGIN_ACCOUNTS=${LOGIN_ACCOUNTS:-100}
 LOGIN_MSGS=${LOGIN_MSGS:-10}
 LOGIN_SECONDS=${LOGIN_SECONDS:-20}
+COLD_ACCOUNTS=${COLD_ACCOUNTS:-200}
 RETR_ACCOUNTS=${RETR_ACCOUNTS:-10}
 RETR_MSGS=${RETR_MSGS:-1000}
 RETR_SIZE=${RETR_SIZE:-mixed}
@@ -61,6 +64,7 @@ die() { log "FATAL: $*"; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "run as root (installs packages, runs Dovecot)"
 [ "$LOGIN_ACCOUNTS" -ge "$CLIENTS" ] || die "LOGIN_ACCOUNTS must be >= CLIENTS (one session per maildrop)"
+[ "$COLD_ACCOUNTS" = 0 ] || [ "$COLD_ACCOUNTS" -ge "$CLIENTS" ] || die "COLD_ACCOUNTS must be 0 or >= CLIENTS"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 # ---------------------------------------------------------------- packages, load generator
@@ -127,6 +131,7 @@ ACCOUNTS=()
 for ((k = 0; k < LOGIN_ACCOUNTS; k++)); do ACCOUNTS+=("login$k@$DOMAIN"); done
 for ((k = 0; k < RETR_ACCOUNTS; k++)); do ACCOUNTS+=("retr$k@$DOMAIN"); done
 ACCOUNTS+=("big0@$DOMAIN")
+for ((k = 0; k < REPS * COLD_ACCOUNTS; k++)); do ACCOUNTS+=("cold$k@$DOMAIN"); done
 
 # ---------------------------------------------------------------- Dovecot
 # A private Dovecot (not the system one): POP3 only, maildir, users whose mail belongs to an
@@ -221,6 +226,11 @@ start_dovecot() { # auth setup
     dovecot -c "$DV_CONF" || die "dovecot did not start (see $LOGS/dovecot.log)"
     DV_UP=1
     wait_port "$DV_PORT" 15 || die "dovecot pop3 port did not open"
+    # The master may write its pid file a moment after the listener is up.
+    for ((i = 0; i < 100; i++)); do
+        [ -s "$DV/run/master.pid" ] && break
+        sleep 0.1
+    done
     DV_PID=$(cat "$DV/run/master.pid")
     DV_AUTH=$1
     log "Dovecot pop3 $HOST:$DV_PORT (pid $DV_PID, auth setup $1)"
@@ -297,17 +307,38 @@ fill() {
 fill login "$LOGIN_ACCOUNTS" "$LOGIN_MSGS" 4096 "$FIRST_LOGIN" 1
 fill retr "$RETR_ACCOUNTS" "$RETR_MSGS" "$RETR_SIZE" "$FIRST_RETR" 1
 fill big 1 "$BIG" "$BIG_SIZE" "$FIRST_BIG" 4
+# The first-login accounts stay empty and untouched on Yubin (an IMAP login would put their
+# passwords in its cache). Dovecot gets their maildirs and, through doveadm (a userdb lookup,
+# no password check), its index files, so a first login there does not also create those.
+if [ "$COLD_ACCOUNTS" -gt 0 ]; then
+    load maildir "$DV/mail/cold{}@$DOMAIN/Maildir" --accounts $((REPS * COLD_ACCOUNTS)) --messages 0 >/dev/null ||
+        die "Dovecot maildirs for the cold accounts"
+fi
 chown -R yubinbench: "$DV/mail"
+if [ "$COLD_ACCOUNTS" -gt 0 ]; then
+    doveadm -c "$DV_CONF" mailbox status -A messages INBOX >"$LOGS/doveadm-status.log" 2>&1 ||
+        log "WARNING: doveadm mailbox status -A failed (see $LOGS/doveadm-status.log)"
+fi
 du_dv=$(du -sh "$DV/mail" | cut -f1)
 du_yb=$(du -sh "$YB/data" | cut -f1)
 
 # Untimed first pass on both servers: Dovecot indexes each fresh maildir on its first
 # session (a one-off for mail it did not deliver itself), and both read the files once.
-log "warm-up: one pass of every workload on both servers (not reported)"
-for t in "${TARGETS[@]}"; do
-    load retr "$HOST:${PORT[$t]}" --user "retr{}@$DOMAIN" --pass "$PASS" --accounts "$RETR_ACCOUNTS" \
-        --messages "$RETR_MSGS" --size "$RETR_SIZE" --first "$FIRST_RETR" >>"$LOGS/warm.log" 2>>"$LOGS/load.log" ||
-        die "RETR warm-up on $t failed (see load.log)"
+declare -A R   # R[cell/server/rep] = result line; R[cell/server] = median figure
+declare -A NOTE
+field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | head -1; }
+
+# The RETR warm-up is also the one figure of a first download of fresh mail (reported apart,
+# one run, Dovecot first: it indexes the maildirs in it).
+log "warm-up: one pass of every workload on both servers"
+for t in dovecot yubin; do
+    out=$(load retr "$HOST:${PORT[$t]}" --user "retr{}@$DOMAIN" --pass "$PASS" --accounts "$RETR_ACCOUNTS" \
+        --messages "$RETR_MSGS" --size "$RETR_SIZE" --first "$FIRST_RETR" --server-pid "$(pid_of "$t")" \
+        2>>"$LOGS/load.log") || die "RETR warm-up on $t failed (see load.log)"
+    echo "$out" >>"$LOGS/warm.log"
+    R[retr-first/$t/1]=$out
+    R[retr-first/$t]=$(field rate "$out")
+    R[retr-first/$t/mb]=$(field mb_s "$out")
     for c in UIDL LIST; do
         load listing "$HOST:${PORT[$t]}" --user "big0@$DOMAIN" --pass "$PASS" --command $c --expect "$BIG" \
             >>"$LOGS/warm.log" 2>>"$LOGS/load.log" || die "$c warm-up on $t failed (see load.log)"
@@ -318,10 +349,7 @@ for t in "${TARGETS[@]}"; do
 done
 grep '^result' "$LOGS/warm.log" | sed 's/^/  /' >&2
 
-declare -A R   # R[cell/server/rep] = result line; R[cell/server] = median figure
-declare -A NOTE
 median() { printf '%s\n' "$@" | grep -v '^-$' | sort -g | awk '{a[NR]=$1} END { if (NR == 0) print "-"; else if (NR % 2) print a[(NR+1)/2]; else printf "%g\n", (a[NR/2]+a[NR/2+1])/2 }'; }
-field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | head -1; }
 
 # run_cell CELL REP -- workload args...: one measurement on every server, alternating which
 # goes first; the result line goes to R[CELL/server/REP].
@@ -377,6 +405,18 @@ for c in UIDL LIST; do
     summarize "$c" listing "$LIST_REPS" listing
 done
 
+# ---------------------------------------------------------------- first logins (cold caches)
+# Each rep takes a fresh set of accounts on both servers, logged in to exactly once, against
+# Dovecot's first auth setup.
+if [ "$COLD_ACCOUNTS" -gt 0 ]; then
+    LOADS+=("first logins: $(loadavg)")
+    for ((r = 1; r <= REPS; r++)); do
+        run_cell logins-cold "$r" -- logins --user "cold{}@$DOMAIN" --accounts "$COLD_ACCOUNTS" \
+            --offset $(((r - 1) * COLD_ACCOUNTS)) --clients "$CLIENTS" --once 1
+    done
+    summarize logins-cold rate "$REPS"
+fi
+
 # ---------------------------------------------------------------- logins, per Dovecot auth setup
 for setup in $DOVECOT_AUTH; do
     over_budget && { NOTE[logins-$setup]="skipped (time budget)"; continue; }
@@ -425,9 +465,9 @@ row() { # label cell [as] [ratio-fn] [fmt-fn]
 {
     echo "# POP3 benchmark, $STAMP"
     echo
-    echo "Command: \`$(printf '%q ' env YUBIN_BIN="$YUBIN_BIN" CLIENTS="$CLIENTS" LOGIN_ACCOUNTS="$LOGIN_ACCOUNTS" LOGIN_MSGS="$LOGIN_MSGS" LOGIN_SECONDS="$LOGIN_SECONDS" RETR_ACCOUNTS="$RETR_ACCOUNTS" RETR_MSGS="$RETR_MSGS" RETR_SIZE="$RETR_SIZE" BIG="$BIG" BIG_SIZE="$BIG_SIZE" REPS="$REPS" LIST_REPS="$LIST_REPS" DOVECOT_AUTH="$DOVECOT_AUTH" bash bench/pop3/run.sh | sed 's/ $//')\`"
+    echo "Command: \`$(printf '%q ' env YUBIN_BIN="$YUBIN_BIN" CLIENTS="$CLIENTS" LOGIN_ACCOUNTS="$LOGIN_ACCOUNTS" LOGIN_MSGS="$LOGIN_MSGS" LOGIN_SECONDS="$LOGIN_SECONDS" COLD_ACCOUNTS="$COLD_ACCOUNTS" RETR_ACCOUNTS="$RETR_ACCOUNTS" RETR_MSGS="$RETR_MSGS" RETR_SIZE="$RETR_SIZE" BIG="$BIG" BIG_SIZE="$BIG_SIZE" REPS="$REPS" LIST_REPS="$LIST_REPS" DOVECOT_AUTH="$DOVECOT_AUTH" bash bench/pop3/run.sh | sed 's/ $//')\`"
     echo
-    echo "Yubin: $("$YUBIN_BIN" --version 2>/dev/null || echo yubin) at $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'); peer: Dovecot $(dovecot --version 2>/dev/null | cut -d' ' -f1) (dovecot-pop3d, maildir); load generator: bench/pop3/load (Rust, std only, one thread per session, one command at a time)."
+    echo "Yubin: $("$YUBIN_BIN" --version 2>/dev/null || echo yubin), repository at $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') when run; peer: Dovecot $(dovecot --version 2>/dev/null | cut -d' ' -f1) (dovecot-pop3d, maildir); load generator: bench/pop3/load (Rust, std only, one thread per session, one command at a time)."
     echo "Machine: $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ { printf "%.0f GiB", $2/1048576 }' /proc/meminfo), kernel $(uname -r), work dir on $FSTYPE; stored mail: Yubin $du_yb, Dovecot $du_dv."
     echo "Load average (1/5/15 min) at the start of each part: $(IFS=';'; echo "${LOADS[*]}")."
     echo "Passwords: both servers check Argon2id, m=19456 KiB, t=2, p=1 (Yubin: \`yubin admin account add\`, the argon2 crate's defaults; Dovecot: {ARGON2ID} hashes with the same parameters from libsodium, bench/pop3/argon2id.py, in an SQLite passdb). RETR, UIDL and LIST ran against Dovecot's '${DOVECOT_AUTH%% *}' auth setup."
@@ -437,14 +477,17 @@ row() { # label cell [as] [ratio-fn] [fmt-fn]
     for setup in $DOVECOT_AUTH; do
         row "logins/s, $CLIENTS clients over $LOGIN_ACCOUNTS accounts (connect, USER, PASS, STAT, QUIT); $(setup_name "$setup")" "logins-$setup"
     done
+    [ "$COLD_ACCOUNTS" -gt 0 ] &&
+        row "first logins/s: $COLD_ACCOUNTS accounts nobody logged in to, once each, $CLIENTS clients (every password checked in full); $(setup_name "${DOVECOT_AUTH%% *}")" logins-cold
     row "RETR, $RETR_ACCOUNTS sessions x $RETR_MSGS msgs ($RETR_SIZE), msg/s" retr
     row "RETR, same runs, MB/s (10^6 bytes)" retr mb
+    row "RETR, first pass over the fresh maildrops (the warm-up, one run; Dovecot also indexes the maildirs it did not deliver; both mark all messages seen at QUIT), msg/s" retr-first
     row "UIDL, $BIG msgs: connect to end of listing, ms" UIDL "" inv_ratio ms
     row "LIST, $BIG msgs: connect to end of listing, ms" LIST "" inv_ratio ms
     echo
     echo "Login cycle latency, p50 / p99 ms (run 1 of each cell):"
     echo
-    for setup in $DOVECOT_AUTH; do
+    for setup in $DOVECOT_AUTH cold; do
         yl=${R[logins-$setup/yubin/1]:--} dl=${R[logins-$setup/dovecot/1]:--}
         [ "$yl" != - ] && [ "$dl" != - ] &&
             echo "- $setup: Yubin $(field p50_ms "$yl") / $(field p99_ms "$yl"); Dovecot $(field p50_ms "$dl") / $(field p99_ms "$dl")"
@@ -458,7 +501,7 @@ row() { # label cell [as] [ratio-fn] [fmt-fn]
     echo
     echo "All runs (logins/s, msg/s, MB/s, s):"
     echo
-    for c in ${DOVECOT_AUTH// / }; do c=logins-$c
+    for c in ${DOVECOT_AUTH// / } cold; do c=logins-$c
         for t in "${TARGETS[@]}"; do [ -n "${R[$c/$t/all]:-}" ] && echo "- $c $t: ${R[$c/$t/all]}"; done
     done
     for c in retr UIDL LIST; do

@@ -32,11 +32,18 @@ fn login_cycle(a: std::net::SocketAddr, user: &str, pass: &str) -> Result<(), St
 /// same maildrop (a server may refuse a second one, RFC 1939 §8). Before the clock starts,
 /// each client logs in once to each of its accounts, so the measured window is the steady
 /// state of a server that has seen these users (a credential cache is warm, if it has one).
+///
+/// With `--once 1` there is neither that warm-up nor a time window: each client logs in to
+/// each of its accounts exactly once, and the figure is all those logins over the time they
+/// took; on accounts nobody has logged in to, that is the first login of the day, every
+/// password checked in full. `--offset N` takes accounts N.. instead of 0.. (a fresh set).
 pub fn logins(a: &Args) -> Result<(), String> {
     let clients = a.num("clients", 20)?.max(1);
     let accounts = a.num("accounts", 100)?;
     let seconds = a.num("seconds", 20)?;
-    let warm = a.num("warm", 1)? != 0;
+    let once = a.num("once", 0)? != 0;
+    let warm = !once && a.num("warm", 1)? != 0;
+    let offset = a.num("offset", 0)?;
     if accounts < clients {
         return Err(format!(
             "--accounts {accounts} < --clients {clients}: clients would share maildrops"
@@ -50,7 +57,7 @@ pub fn logins(a: &Args) -> Result<(), String> {
         let (barrier, stop, pass, addr) = (barrier.clone(), stop.clone(), pass.clone(), a.addr);
         let mine: Vec<String> = (c..accounts)
             .step_by(clients as usize)
-            .map(|k| a.account(k))
+            .map(|k| a.account(offset + k))
             .collect();
         handles.push(thread::spawn(
             move || -> Result<(Vec<u64>, u64, Option<String>), String> {
@@ -64,7 +71,7 @@ pub fn logins(a: &Args) -> Result<(), String> {
                 let mut samples = Vec::new();
                 let (mut failed, mut first_error) = (0, None);
                 let mut i = 0;
-                while !stop.load(Ordering::Relaxed) {
+                while !stop.load(Ordering::Relaxed) && (!once || i < mine.len()) {
                     let t = Instant::now();
                     match login_cycle(addr, &mine[i % mine.len()], &pass) {
                         Ok(()) => samples.push(t.elapsed().as_micros() as u64),
@@ -81,8 +88,10 @@ pub fn logins(a: &Args) -> Result<(), String> {
     }
     barrier.wait();
     let meter = Meter::start(a.server_pid()?);
-    thread::sleep(Duration::from_secs(seconds));
-    stop.store(true, Ordering::Relaxed);
+    if !once {
+        thread::sleep(Duration::from_secs(seconds));
+        stop.store(true, Ordering::Relaxed);
+    }
     let mut all = Vec::new();
     let (mut failed, mut first_error, mut errors) = (0, None, Vec::new());
     for h in handles {
@@ -108,7 +117,7 @@ pub fn logins(a: &Args) -> Result<(), String> {
     }
     all.sort_unstable();
     println!(
-        "result workload=logins clients={clients} accounts={accounts} logins={} failed={failed} rate={:.1} p50_ms={:.2} p99_ms={:.2} {line}",
+        "result workload=logins clients={clients} accounts={accounts} once={once} logins={} failed={failed} rate={:.1} p50_ms={:.2} p99_ms={:.2} {line}",
         all.len(),
         all.len() as f64 / elapsed,
         percentile(&all, 50.0) as f64 / 1000.0,
