@@ -1,8 +1,9 @@
 //! POP3 load generator for bench/pop3: the same workloads, byte for byte, against any server.
 //!
 //! Usage: pop3-load <workload> HOST:PORT [--key value]...
-//!   logins   --user FMT --pass P --accounts K --clients N --seconds S
+//!   logins   --user FMT --pass P --accounts K --clients N --seconds S [--once 1] [--offset O]
 //!            N clients loop connect, USER, PASS, STAT, QUIT for S seconds over K accounts
+//!            (--once: each account exactly once, no warm-up; --offset: accounts O..O+K)
 //!   retr     --user FMT --pass P --accounts K --messages M
 //!            one session per account, all at once: STAT, LIST, RETR 1..M, QUIT
 //!   listing  --user FMT --pass P --command UIDL|LIST --expect N
