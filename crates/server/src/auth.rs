@@ -10,8 +10,9 @@
 //! reconnects), so a password that verified recently is remembered as a keyed SHA-256 digest
 //! (the key is random per process and never leaves it), for [`CACHE_TTL`], bound to the stored
 //! hash: changing the password or disabling the account takes effect at the next login. Only
-//! successes are cached, so every wrong guess still costs a full Argon2 check. This is what
-//! Dovecot's `auth_cache` does.
+//! successes are cached, so every wrong guess still costs a full Argon2 check. (Dovecot's
+//! `auth_cache` keeps the passdb's hash and so still runs the hash check on every login; only for
+//! passdbs without hashes, such as PAM, does it keep a digest of the password as this does.)
 
 use std::collections::HashMap;
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
