@@ -443,7 +443,13 @@ impl Session {
         loop {
             match next_line(&mut self.rbuf, max) {
                 Some(Ok(line)) => return Some(line),
-                Some(Err(LineError::TooLong)) => return None,
+                Some(Err(LineError::TooLong)) => {
+                    // Drop what has arrived of it; the rest, if any, reads as a bad command.
+                    if !discard_line(&mut self.rbuf) {
+                        self.rbuf.clear();
+                    }
+                    return None;
+                }
                 None => {}
             }
             if !self.flush(stream).await {
