@@ -88,11 +88,6 @@ class Imap(SocketClient):
 
     # ---- bytes -----------------------------------------------------------
 
-    def send(self, data: bytes | str):
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        self.sock.sendall(data)
-
     def _fill(self) -> bool:
         chunk = self.sock.recv(65536)
         if not chunk:

@@ -468,9 +468,34 @@ def assert_reply(reply, code: int, enhanced: str | tuple | None = None):
 
 
 class SocketClient:
-    """What every raw test client shares: `self.sock`, closed quietly, usable in `with`."""
+    """What every raw test client shares: `self.sock` and its read-ahead `self.buf`, closed
+    quietly, usable in `with`."""
 
     sock: socket.socket
+    buf: bytes = b""
+
+    def send(self, data: bytes | str):
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        self.sock.sendall(data)
+
+    def closed_by_peer(self, timeout: float = 5.0) -> bool:
+        """True if the server closes the connection (EOF or reset) within timeout."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+
+    def starttls(self) -> None:
+        self.sock = unverified_tls_context().wrap_socket(self.sock, server_hostname=HOSTNAME)
+        self.buf = b""
 
     def close(self):
         try:
@@ -492,11 +517,6 @@ class RawSession(SocketClient):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.buf = b""
         self.greeting = self.reply()
-
-    def send(self, data: bytes | str):
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        self.sock.sendall(data)
 
     def cmd(self, line: str | bytes) -> tuple[int, str]:
         if isinstance(line, str):
@@ -523,24 +543,6 @@ class RawSession(SocketClient):
             if len(line) == 3 or line[3:4] == b" ":
                 return int(line[:3]), "\n".join(lines)
             assert line[3:4] == b"-", f"malformed reply line {line!r}"
-
-    def closed_by_peer(self, timeout: float = 5.0) -> bool:
-        """True if the server closes the connection (EOF or reset) within timeout."""
-        self.sock.settimeout(timeout)
-        try:
-            while True:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    return True
-                self.buf += chunk
-        except (ConnectionResetError, BrokenPipeError):
-            return True
-        except socket.timeout:
-            return False
-
-    def starttls(self) -> None:
-        self.sock = unverified_tls_context().wrap_socket(self.sock, server_hostname=HOSTNAME)
-        self.buf = b""
 
 
 
@@ -573,11 +575,6 @@ class RawImap(SocketClient):
         self.sock = sock
         self.buf = b""
         self.greeting = self.line()
-
-    def send(self, data: bytes | str):
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        self.sock.sendall(data)
 
     def _raw_line(self) -> bytes | None:
         while b"\r\n" not in self.buf:
@@ -639,11 +636,6 @@ class RawPop3(SocketClient):
         self.buf = b""
         self.greeting = self.line()
 
-    def send(self, data: bytes | str):
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        self.sock.sendall(data)
-
     def line(self) -> bytes:
         while b"\r\n" not in self.buf:
             chunk = self.sock.recv(65536)
@@ -673,22 +665,6 @@ class RawPop3(SocketClient):
         status = self.cmd(line)
         return status, (self.body() if status.startswith(b"+OK") else [])
 
-    def closed_by_peer(self, timeout: float = 5.0) -> bool:
-        self.sock.settimeout(timeout)
-        try:
-            while True:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    return True
-                self.buf += chunk
-        except (ConnectionResetError, BrokenPipeError):
-            return True
-        except socket.timeout:
-            return False
-
-    def starttls(self) -> None:
-        self.sock = unverified_tls_context().wrap_socket(self.sock, server_hostname=HOSTNAME)
-        self.buf = b""
 
 
 def lmtp_deliver(server: "Server", messages: list[bytes], to: str = ALICE,

@@ -107,20 +107,14 @@ async fn start_imap(
         Some(tls.clone()),
         passwords.clone(),
     );
-    for (name, addrs, implicit) in [
-        ("imap", &config.imap.listen, false),
-        ("imaps", &config.imap.listen_tls, true),
-    ] {
-        for listener in net::bind_all(addrs).await? {
-            let addr = listener.local_addr().map_err(|e| e.to_string())?;
-            say(&format!("yubin: listening {name} {addr}"));
-            let service = service.clone();
-            net::spawn_accept_loop(listener, shutdown.clone(), move |stream, peer, shutdown| {
-                service.clone().handle(stream, peer, shutdown, implicit)
-            });
-        }
-    }
-    Ok(())
+    let listen = [&config.imap.listen, &config.imap.listen_tls];
+    start_pair(
+        ["imap", "imaps"],
+        listen,
+        shutdown,
+        move |stream, peer, down, tls| service.clone().handle(stream, peer, down, tls),
+    )
+    .await
 }
 
 async fn start_pop3(
@@ -137,16 +131,40 @@ async fn start_pop3(
         Some(tls.clone()),
         passwords.clone(),
     );
-    for (name, addrs, implicit) in [
-        ("pop3", &config.pop3.listen, false),
-        ("pop3s", &config.pop3.listen_tls, true),
-    ] {
+    let listen = [&config.pop3.listen, &config.pop3.listen_tls];
+    start_pair(
+        ["pop3", "pop3s"],
+        listen,
+        shutdown,
+        move |stream, peer, down, tls| service.clone().handle(stream, peer, down, tls),
+    )
+    .await
+}
+
+/// Binds a protocol's plain (STARTTLS/STLS) and implicit-TLS addresses; `handle` gets `true`
+/// for connections on the latter.
+async fn start_pair<F, Fut>(
+    names: [&str; 2],
+    addrs: [&Vec<String>; 2],
+    shutdown: &net::Shutdown,
+    handle: F,
+) -> Result<(), String>
+where
+    F: Fn(tokio::net::TcpStream, std::net::SocketAddr, net::Shutdown, bool) -> Fut
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    for (i, (name, addrs)) in names.into_iter().zip(addrs).enumerate() {
+        let implicit = i == 1;
         for listener in net::bind_all(addrs).await? {
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             say(&format!("yubin: listening {name} {addr}"));
-            let service = service.clone();
-            net::spawn_accept_loop(listener, shutdown.clone(), move |stream, peer, shutdown| {
-                service.clone().handle(stream, peer, shutdown, implicit)
+            let handle = handle.clone();
+            net::spawn_accept_loop(listener, shutdown.clone(), move |stream, peer, down| {
+                handle(stream, peer, down, implicit)
             });
         }
     }
