@@ -24,8 +24,6 @@ use crate::net::Shutdown;
 const IDLE_BUFFER: usize = 1024;
 /// TLS handshakes must finish within this.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Writes to a client that stopped reading give up after this.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Any byte stream a session can run on (plain TCP, TLS).
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -667,22 +665,7 @@ impl Session {
 
     /// Writes pending output; false if the client is gone.
     pub(crate) async fn flush(&mut self, stream: &mut Stream) -> bool {
-        if self.out.is_empty() {
-            return true;
-        }
-        let ok = matches!(
-            tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&self.out)).await,
-            Ok(Ok(()))
-        ) && matches!(
-            tokio::time::timeout(WRITE_TIMEOUT, stream.flush()).await,
-            Ok(Ok(()))
-        );
-        self.out.clear();
-        // An idle connection should cost a few KiB; a big FETCH's buffer is not kept.
-        if self.out.capacity() > 8 * 1024 {
-            self.out = Vec::new();
-        }
-        ok
+        crate::net::write::write_out(stream, &mut self.out).await
     }
 
     /// Reads more input, ending early on shutdown or the state's timeout.

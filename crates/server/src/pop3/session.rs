@@ -25,8 +25,6 @@ pub(crate) const MAX_COMMAND: usize = 512;
 pub(crate) const MAX_SASL_LINE: usize = 8192;
 /// TLS handshakes must finish within this.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Writes to a client that stopped reading give up after this.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(120);
 /// Output is written out once this much is pending, so a pipelined burst of RETRs never holds
 /// more than a message or so in memory.
 const FLUSH_AT: usize = 64 * 1024;
@@ -400,21 +398,7 @@ impl Session {
 
     /// Writes pending output; false if the client is gone.
     pub(crate) async fn flush(&mut self, stream: &mut Stream) -> bool {
-        if self.out.is_empty() {
-            return true;
-        }
-        let ok = matches!(
-            tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&self.out)).await,
-            Ok(Ok(()))
-        ) && matches!(
-            tokio::time::timeout(WRITE_TIMEOUT, stream.flush()).await,
-            Ok(Ok(()))
-        );
-        self.out.clear();
-        if self.out.capacity() > 8 * 1024 {
-            self.out = Vec::new();
-        }
-        ok
+        crate::net::write::write_out(stream, &mut self.out).await
     }
 
     /// Reads more input, ending early on shutdown or the state's timeout.
