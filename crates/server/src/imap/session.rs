@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use yubin_proto::imap::command::{Command, CommandBody, MailboxName};
@@ -18,19 +18,11 @@ use super::Service;
 use super::commands::spec;
 use super::errors::Failure;
 use super::state::{Enabled, State};
-use crate::net::Shutdown;
+use crate::net::{Shutdown, stream};
 
 /// Read buffer an idle session keeps; a bigger one left by an APPEND is released.
 const IDLE_BUFFER: usize = 1024;
-/// TLS handshakes must finish within this.
-const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Any byte stream a session can run on (plain TCP, TLS).
-pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
-
-/// A connection's stream, boxed so STARTTLS can swap it.
-pub type Stream = Box<dyn Io>;
+pub use crate::net::stream::Stream;
 
 /// Serves one connection to the end.
 pub(crate) async fn serve(
@@ -50,32 +42,18 @@ pub(crate) async fn serve(
     };
     let mut session = Session::new(service.clone(), peer, shutdown);
     let stream: Stream = if implicit_tls {
-        match handshake(&service, tcp, peer).await {
-            Some(s) => {
-                session.tls = true;
-                s
-            }
-            None => return,
-        }
+        let Some(acceptor) = service.tls.as_ref() else {
+            return;
+        };
+        let Some(tls) = stream::handshake(acceptor, tcp, peer).await else {
+            return;
+        };
+        session.tls = true;
+        Box::new(tls)
     } else {
         Box::new(tcp)
     };
     session.run(stream).await;
-}
-
-async fn handshake(service: &Service, tcp: TcpStream, peer: SocketAddr) -> Option<Stream> {
-    let acceptor = service.tls.clone()?;
-    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-        Ok(Ok(tls)) => Some(Box::new(tls)),
-        Ok(Err(e)) => {
-            tracing::debug!(%peer, error = %e, "TLS handshake failed");
-            None
-        }
-        Err(_) => {
-            tracing::debug!(%peer, "TLS handshake timed out");
-            None
-        }
-    }
 }
 
 /// What the loop does after a command's tagged reply.
@@ -197,13 +175,10 @@ impl Session {
                     // framer starts afresh on the encrypted stream.
                     self.rbuf.clear();
                     self.framer = CommandFramer::new(limits(&self.service));
-                    stream =
-                        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream))
-                            .await
-                        {
-                            Ok(Ok(tls)) => Box::new(tls),
-                            _ => return,
-                        };
+                    stream = match stream::handshake(&acceptor, stream, self.peer).await {
+                        Some(tls) => Box::new(tls),
+                        None => return,
+                    };
                     self.tls = true;
                 }
                 Flow::Compress => {
@@ -665,7 +640,7 @@ impl Session {
 
     /// Writes pending output; false if the client is gone.
     pub(crate) async fn flush(&mut self, stream: &mut Stream) -> bool {
-        crate::net::write::write_out(stream, &mut self.out).await
+        stream::write_out(stream, &mut self.out).await
     }
 
     /// Reads more input, ending early on shutdown or the state's timeout.

@@ -1,7 +1,7 @@
 //! Listeners, TLS, connection accounting and graceful shutdown.
 
+pub mod stream;
 pub mod tls;
-pub mod write;
 
 use std::future::Future;
 use std::net::SocketAddr;

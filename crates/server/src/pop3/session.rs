@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use yubin_proto::pop3::command::Command;
@@ -17,24 +17,17 @@ use yubin_proto::pop3::parse::{ParseErrorKind, parse_command};
 use super::Service;
 use super::errors::Failure;
 use super::maildrop::Maildrop;
-use crate::net::Shutdown;
+use crate::net::{Shutdown, stream};
 
 /// Longest command line: RFC 2449 §4 allows 255 octets; a SASL response may be longer.
 pub(crate) const MAX_COMMAND: usize = 512;
 /// Longest SASL response line (base64 of a PLAIN message with long credentials).
 pub(crate) const MAX_SASL_LINE: usize = 8192;
-/// TLS handshakes must finish within this.
-const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Output is written out once this much is pending, so a pipelined burst of RETRs never holds
 /// more than a message or so in memory.
 const FLUSH_AT: usize = 64 * 1024;
 
-/// Any byte stream a session can run on (plain TCP, TLS).
-pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
-
-/// A connection's stream, boxed so STLS can swap it.
-pub type Stream = Box<dyn Io>;
+pub use crate::net::stream::Stream;
 
 /// RFC 1939 §3 states (UPDATE is the QUIT handler itself).
 pub(crate) enum State {
@@ -77,19 +70,14 @@ pub(crate) async fn serve(
     };
     let mut session = Session::new(service.clone(), peer, shutdown);
     let stream: Stream = if implicit_tls {
-        let Some(acceptor) = service.tls.clone() else {
+        let Some(acceptor) = service.tls.as_ref() else {
             return;
         };
-        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-            Ok(Ok(tls)) => {
-                session.tls = true;
-                Box::new(tls)
-            }
-            _ => {
-                tracing::debug!(%peer, "POP3 TLS handshake failed");
-                return;
-            }
-        }
+        let Some(tls) = stream::handshake(acceptor, tcp, peer).await else {
+            return;
+        };
+        session.tls = true;
+        Box::new(tls)
     } else {
         Box::new(tcp)
     };
@@ -153,13 +141,10 @@ impl Session {
                     };
                     // RFC 2595 §4: anything pipelined after STLS is not to be trusted.
                     self.rbuf.clear();
-                    stream =
-                        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream))
-                            .await
-                        {
-                            Ok(Ok(tls)) => Box::new(tls),
-                            _ => return,
-                        };
+                    stream = match stream::handshake(&acceptor, stream, self.peer).await {
+                        Some(tls) => Box::new(tls),
+                        None => return,
+                    };
                     self.tls = true;
                 }
             }
@@ -398,7 +383,7 @@ impl Session {
 
     /// Writes pending output; false if the client is gone.
     pub(crate) async fn flush(&mut self, stream: &mut Stream) -> bool {
-        crate::net::write::write_out(stream, &mut self.out).await
+        stream::write_out(stream, &mut self.out).await
     }
 
     /// Reads more input, ending early on shutdown or the state's timeout.

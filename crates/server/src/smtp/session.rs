@@ -28,8 +28,6 @@ use crate::net::Shutdown;
 
 /// Read buffer kept by an idle session; a larger one left by a big message is released.
 const IDLE_BUFFER: usize = 4096;
-/// TLS handshakes must finish within this.
-const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Serves one connection: greeting, commands, optional STARTTLS, until QUIT or close.
 pub(crate) async fn serve(
@@ -72,13 +70,9 @@ pub(crate) async fn serve(
     let Some(acceptor) = service.tls.clone() else {
         return;
     };
-    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-        Ok(Ok(tls)) => {
-            conn.restart_after_tls();
-            let _ = conn.run(tls, true).await;
-        }
-        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+    if let Some(tls) = crate::net::stream::handshake(&acceptor, stream, peer).await {
+        conn.restart_after_tls();
+        let _ = conn.run(tls, true).await;
     }
 }
 
