@@ -275,12 +275,17 @@ impl MailStore {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const ADDRESS: &str = "pop@example.test";
 
-    async fn store_with(dir: &std::path::Path, messages: usize) -> (MailStore, u64, u32) {
+    /// A store with one account whose INBOX holds `messages` distinct small messages: the
+    /// store, the account id and INBOX's id.
+    pub(crate) async fn store_with(
+        dir: &std::path::Path,
+        messages: usize,
+    ) -> (MailStore, u64, u32) {
         let store = MailStore::open(dir).await.expect("open");
         store
             .add_domain("example.test", 0, 0)
@@ -307,7 +312,8 @@ mod tests {
         (store, account, inbox)
     }
 
-    fn uids(store: &MailStore, account: u64) -> Vec<u32> {
+    /// INBOX's UIDs.
+    pub(crate) fn uids(store: &MailStore, account: u64) -> Vec<u32> {
         let view = store.select(account, "INBOX").expect("select");
         view.messages.iter().map(|m| m.uid).collect()
     }

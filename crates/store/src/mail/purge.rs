@@ -515,40 +515,16 @@ mod grace_tests {
 mod paced_tests {
     use std::time::{Duration, Instant};
 
-    use crate::MailStore;
+    use crate::mail::delete_intent::tests::{store_with, uids};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_large_purge_completes_beside_foreground_writes() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = MailStore::open(dir.path()).await.expect("open");
-        store
-            .add_domain("example.test", 0, 0)
-            .await
-            .expect("domain");
-        store
-            .add_account("p@example.test", "pw", 0)
-            .await
-            .expect("account");
-        let account = store.account("p@example.test").expect("account").record.id;
+        let (store, account, inbox) = store_with(dir.path(), 6_000).await;
         store.set_purge_grace(Duration::ZERO);
         store.set_purge_rate(20_000.0);
-        let batch = (0..6_000)
-            .map(|i| {
-                (
-                    format!("Subject: {i}\r\n\r\nbody {i}\r\n").into_bytes(),
-                    vec![],
-                    None,
-                )
-            })
-            .collect();
         store
-            .append_many(account, "INBOX", batch)
-            .await
-            .expect("append");
-        let view = store.select(account, "INBOX").expect("select");
-        let uids: Vec<u32> = view.messages.iter().map(|m| m.uid).collect();
-        store
-            .delete_messages(account, view.id, &uids)
+            .delete_messages(account, inbox, &uids(&store, account))
             .await
             .expect("delete");
         let started = Instant::now();
@@ -583,39 +559,16 @@ mod paced_tests {
     #[tokio::test]
     async fn the_backlog_counts_queued_references() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = MailStore::open(dir.path()).await.expect("open");
+        let (store, account, inbox) = store_with(dir.path(), 30).await;
+        let uids = uids(&store, account);
         store
-            .add_domain("example.test", 0, 0)
-            .await
-            .expect("domain");
-        store
-            .add_account("b@example.test", "pw", 0)
-            .await
-            .expect("account");
-        let account = store.account("b@example.test").expect("account").record.id;
-        let batch = (0..30)
-            .map(|i| {
-                (
-                    format!("Subject: {i}\r\n\r\n{i}\r\n").into_bytes(),
-                    vec![],
-                    None,
-                )
-            })
-            .collect();
-        store
-            .append_many(account, "INBOX", batch)
-            .await
-            .expect("append");
-        let view = store.select(account, "INBOX").expect("select");
-        let uids: Vec<u32> = view.messages.iter().map(|m| m.uid).collect();
-        store
-            .delete_messages(account, view.id, &uids[..12])
+            .delete_messages(account, inbox, &uids[..12])
             .await
             .expect("delete");
         // The default grace period keeps the background purger off them.
         assert_eq!(store.purge_stats().expect("stats").backlog_entries, 12);
         store
-            .delete_messages(account, view.id, &uids[12..])
+            .delete_messages(account, inbox, &uids[12..])
             .await
             .expect("delete");
         assert_eq!(store.purge_backlog().expect("backlog"), (30, 0));
