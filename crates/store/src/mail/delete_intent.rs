@@ -18,7 +18,7 @@
 use std::time::Duration;
 
 use super::messages::{BATCH, Expunge, expunge_unit, sorted_unique};
-use super::{MailStore, MailboxChanged, rows, scan_all};
+use super::{MailStore, rows, scan_all};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys;
 use crate::records::{DeleteIntentRecord, decode, encode};
@@ -81,13 +81,7 @@ impl MailStore {
             .await
             .map_err(|e| Error::internal("delete task", e))??
         };
-        if !removed.is_empty() {
-            self.purge_wake.notify_one();
-            self.publish(vec![MailboxChanged {
-                account,
-                mailbox: mailbox_id,
-            }]);
-        }
+        self.expunged(account, mailbox_id, &removed);
         Ok(removed)
     }
 
@@ -277,6 +271,7 @@ impl MailStore {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::MailboxChanged;
 
     const ADDRESS: &str = "pop@example.test";
 

@@ -253,14 +253,21 @@ impl MailStore {
             .into_iter()
             .flatten()
             .collect();
-        if !removed.is_empty() {
-            self.purge_wake.notify_one();
-            self.publish(vec![MailboxChanged {
-                account,
-                mailbox: mailbox_id,
-            }]);
-        }
+        self.expunged(account, mailbox_id, &removed);
         Ok(removed)
+    }
+
+    /// After messages left a mailbox (EXPUNGE, POP3 QUIT): their bodies wait for the purger,
+    /// and sessions on the mailbox are told.
+    pub(super) fn expunged(&self, account: u64, mailbox_id: u32, removed: &[u32]) {
+        if removed.is_empty() {
+            return;
+        }
+        self.purge_wake.notify_one();
+        self.publish(vec![MailboxChanged {
+            account,
+            mailbox: mailbox_id,
+        }]);
     }
 
     /// Copies messages to the mailbox named `to` (RFC 9051 §6.4.7): new rows, UIDs and gids,
