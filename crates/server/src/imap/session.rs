@@ -40,19 +40,11 @@ pub(crate) async fn serve(
         }
         return;
     };
-    let mut session = Session::new(service.clone(), peer, shutdown);
-    let stream: Stream = if implicit_tls {
-        let Some(acceptor) = service.tls.as_ref() else {
-            return;
-        };
-        let Some(tls) = stream::handshake(acceptor, tcp, peer).await else {
-            return;
-        };
-        session.tls = true;
-        Box::new(tls)
-    } else {
-        Box::new(tcp)
+    let Some(stream) = stream::open(tcp, peer, service.tls.as_ref(), implicit_tls).await else {
+        return;
     };
+    let mut session = Session::new(service.clone(), peer, shutdown);
+    session.tls = implicit_tls;
     session.run(stream).await;
 }
 

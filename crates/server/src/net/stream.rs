@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
@@ -17,6 +18,21 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// A connection's stream, boxed so STARTTLS can swap it.
 pub type Stream = Box<dyn Io>;
+
+/// The stream for an accepted connection: TLS at once on an implicit-TLS port (`None` when the
+/// handshake fails or no certificate is loaded), plain TCP otherwise.
+pub async fn open(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    acceptor: Option<&TlsAcceptor>,
+    implicit_tls: bool,
+) -> Option<Stream> {
+    if !implicit_tls {
+        return Some(Box::new(tcp));
+    }
+    let tls = handshake(acceptor?, tcp, peer).await?;
+    Some(Box::new(tls))
+}
 
 /// Runs the server side of a TLS handshake within [`TLS_HANDSHAKE_TIMEOUT`]; `None` (logged)
 /// when it fails or times out.
