@@ -479,6 +479,16 @@ class SocketClient:
             data = data.encode("utf-8")
         self.sock.sendall(data)
 
+    def line(self) -> bytes:
+        """The next CRLF-terminated line, without its CRLF."""
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError(f"connection closed by server; pending {self.buf!r}")
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\r\n")
+        return line
+
     def closed_by_peer(self, timeout: float = 5.0) -> bool:
         """True if the server closes the connection (EOF or reset) within timeout."""
         self.sock.settimeout(timeout)
@@ -524,20 +534,11 @@ class RawSession(SocketClient):
         self.send(line + b"\r\n")
         return self.reply()
 
-    def _readline(self) -> bytes:
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError(f"connection closed by server; pending {self.buf!r}")
-            self.buf += chunk
-        line, _, self.buf = self.buf.partition(b"\r\n")
-        return line
-
     def reply(self) -> tuple[int, str]:
         """Read one (possibly multi-line) reply; returns (code, text of all lines)."""
         lines = []
         while True:
-            line = self._readline()
+            line = self.line()
             assert len(line) >= 3 and line[:3].isdigit(), f"malformed reply line {line!r}"
             lines.append(line[4:].decode("utf-8", "replace"))
             if len(line) == 3 or line[3:4] == b" ":
@@ -635,15 +636,6 @@ class RawPop3(SocketClient):
             self.sock = unverified_tls_context().wrap_socket(self.sock, server_hostname=HOSTNAME)
         self.buf = b""
         self.greeting = self.line()
-
-    def line(self) -> bytes:
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError(f"connection closed by server; pending {self.buf!r}")
-            self.buf += chunk
-        line, _, self.buf = self.buf.partition(b"\r\n")
-        return line
 
     def cmd(self, line: str | bytes) -> bytes:
         """Sends one command, returns its status line."""
