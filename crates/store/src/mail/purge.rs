@@ -557,6 +557,28 @@ mod paced_tests {
     }
 
     #[tokio::test]
+    async fn an_idle_purger_wakes_when_the_grace_period_ends() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (store, account, inbox) = store_with(dir.path(), 20).await;
+        store.set_purge_grace(Duration::from_secs(1));
+        store
+            .delete_messages(account, inbox, &uids(&store, account))
+            .await
+            .expect("delete");
+        // Nothing wakes the purger once the entries leave their grace period; it must have
+        // slept until then, not for its whole 30 s idle poll.
+        let started = Instant::now();
+        while store.purge_backlog().expect("backlog") != (0, 0) {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "still queued: {:?}",
+                store.purge_stats()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    #[tokio::test]
     async fn the_backlog_counts_queued_references() {
         let dir = tempfile::tempdir().expect("temp dir");
         let (store, account, inbox) = store_with(dir.path(), 30).await;
