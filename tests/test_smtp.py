@@ -736,6 +736,15 @@ def test_data_after_bdat_is_refused(example):
     assert example.messages(ALICE) == []
 
 
+def test_rset_outside_a_transaction_keeps_the_ehlo(example):
+    # Regression: RSET after EHLO with no transaction open forgot the EHLO, so the next MAIL got
+    # 503 "Send EHLO or HELO first" (smtplib sends RSET after every refused MAIL).
+    r = raw_ehlo(example)
+    assert_reply(r.cmd("RSET"), 250)
+    assert r.cmd(f"MAIL FROM:<{SENDER}>")[0] == 250
+    r.close()
+
+
 def test_bdat_chunking(example):
     r = raw_ehlo(example)
     assert r.cmd(f"MAIL FROM:<{SENDER}>")[0] == 250

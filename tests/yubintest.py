@@ -120,6 +120,8 @@ class Server:
                      "auth_failure_delay_ms": 50},
             "pop3": {"listen": [f"{HOST}:0"], "listen_tls": [f"{HOST}:0"],
                      "auth_failure_delay_ms": 50},
+            "submission": {"listen": [f"{HOST}:0"], "listen_tls": [f"{HOST}:0"],
+                           "auth_failure_delay_ms": 50},
         }
         self.config = merge_config(base, config)
         with open(self.config_path, "w") as f:
@@ -183,7 +185,8 @@ class Server:
                 self.listeners.setdefault(m.group(1), []).append(parse_addr(m.group(2)))
             elif line == "yubin: ready":
                 break
-        for proto in ("smtp", "lmtp", "imap", "imaps", "pop3", "pop3s"):
+        for proto in ("smtp", "lmtp", "imap", "imaps", "pop3", "pop3s", "submission",
+                      "submissions"):
             assert proto in self.listeners, (
                 f"no 'yubin: listening {proto} ...' line before ready; stdout={self._stdout}"
             )
@@ -302,8 +305,35 @@ class Server:
         return c
 
     def raw(self, proto: str = "smtp", timeout: float = IO_TIMEOUT) -> "RawSession":
-        port = self.smtp_port if proto == "smtp" else self.lmtp_port
+        port = {"smtp": self.smtp_port, "lmtp": self.lmtp_port,
+                "submission": self.submission_port}[proto]
         return RawSession(HOST, port, timeout=timeout)
+
+    @property
+    def submission_port(self) -> int:
+        return self.listeners["submission"][0][1]
+
+    @property
+    def submissions_port(self) -> int:
+        return self.listeners["submissions"][0][1]
+
+    def submission(self, user: str | None = ALICE, password: str = PASSWORD, *,
+                   tls: bool = False, timeout: float = IO_TIMEOUT) -> smtplib.SMTP:
+        """An smtplib client on the submission port, after EHLO, STARTTLS and AUTH as `user`
+        (no AUTH when it is None). tls=True uses the implicit-TLS port instead of STARTTLS.
+        Certificates are not verified (the self-signed one generated on first start)."""
+        if tls:
+            s = smtplib.SMTP_SSL(HOST, self.submissions_port, context=unverified_tls_context(),
+                                 timeout=timeout)
+        else:
+            s = smtplib.SMTP(timeout=timeout)
+            s._host = HOST
+            s.connect(HOST, self.submission_port)
+            s.starttls(context=unverified_tls_context())
+        s.ehlo("client.test")
+        if user is not None:
+            s.login(user, password)
+        return s
 
     @property
     def pop3_port(self) -> int:

@@ -1,4 +1,4 @@
-//! SASL mechanisms used by IMAP, POP3 and submission: PLAIN (RFC 4616).
+//! SASL mechanisms used by IMAP, POP3 and submission: PLAIN (RFC 4616) and LOGIN.
 //!
 //! Only the wire decoding lives here; checking the credentials is the caller's job.
 
@@ -39,6 +39,20 @@ pub fn decode_response(text: &[u8]) -> Result<Secret<Vec<u8>>, SaslError> {
         .map_err(|_| SaslError::Base64)
 }
 
+/// Decodes one base64 line of the LOGIN mechanism (a user name or a password) as UTF-8.
+///
+/// LOGIN is not standardized (draft-murchison-sasl-login); clients send the user name and then
+/// the password, each base64 on its own line, in answer to two 334 challenges.
+pub fn decode_login_text(text: &[u8]) -> Result<Secret<String>, SaslError> {
+    let raw = decode_response(text)?.into_inner();
+    if raw.is_empty() || raw.contains(&0) {
+        return Err(SaslError::Malformed);
+    }
+    String::from_utf8(raw)
+        .map(Secret::new)
+        .map_err(|_| SaslError::Malformed)
+}
+
 /// Parses a decoded PLAIN message (RFC 4616 §2).
 pub fn parse_plain(message: &[u8]) -> Result<PlainCredentials, SaslError> {
     let mut parts = message.split(|&b| b == 0);
@@ -71,6 +85,14 @@ mod tests {
         assert_eq!(creds.authzid, "");
         assert_eq!(creds.authcid, "tim");
         assert_eq!(creds.password.expose(), "tanstaaftanstaaf");
+    }
+
+    #[test]
+    fn login_lines_decode_to_text() {
+        assert_eq!(decode_login_text(b"dGlt").expect("user").expose(), "tim");
+        assert_eq!(decode_login_text(b"=").err(), Some(SaslError::Malformed));
+        assert_eq!(decode_login_text(b"AA==").err(), Some(SaslError::Malformed));
+        assert_eq!(decode_login_text(b"/w==").err(), Some(SaslError::Malformed));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use yubin_server::imap::ImapConfig;
 use yubin_server::net::tls::TlsConfig;
 use yubin_server::pop3::Pop3Config;
 use yubin_server::smtp::SmtpConfig;
+use yubin_server::smtp::submission::SendingConfig;
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -18,6 +19,10 @@ pub struct Config {
     pub smtp: SmtpConfig,
     /// `[lmtp]`: local delivery from a trusted MTA.
     pub lmtp: SmtpConfig,
+    /// `[submission]`: authenticated sending on 587 (STARTTLS) and 465 (implicit TLS).
+    pub submission: SmtpConfig,
+    /// `[sending]`: what authenticated senders may do.
+    pub sending: SendingConfig,
     /// `[imap]`: IMAP4rev2/rev1 for mail clients.
     pub imap: ImapConfig,
     /// `[pop3]`: POP3 for mail clients that download.
@@ -74,6 +79,12 @@ impl Default for Config {
                 }
                 .into(),
             ]),
+            submission: SmtpConfig {
+                listen: vec![if root { "0.0.0.0:587" } else { "0.0.0.0:1587" }.into()],
+                listen_tls: vec![if root { "0.0.0.0:465" } else { "0.0.0.0:1465" }.into()],
+                ..SmtpConfig::default()
+            },
+            sending: SendingConfig::default(),
             imap: ImapConfig::with_listen(
                 vec![if root { "0.0.0.0:143" } else { "0.0.0.0:1143" }.into()],
                 vec![if root { "0.0.0.0:993" } else { "0.0.0.0:1993" }.into()],
@@ -106,7 +117,11 @@ impl Config {
         if self.server.hostname.trim().is_empty() {
             return Err("server.hostname must not be empty".into());
         }
-        for (name, smtp) in [("smtp", &self.smtp), ("lmtp", &self.lmtp)] {
+        for (name, smtp) in [
+            ("smtp", &self.smtp),
+            ("lmtp", &self.lmtp),
+            ("submission", &self.submission),
+        ] {
             if smtp.max_line_length < 512 {
                 return Err(format!(
                     "{name}.max_line_length must be at least 512 (RFC 5321 §4.5.3.1.4)"
@@ -115,11 +130,20 @@ impl Config {
             if smtp.max_recipients == 0 || smtp.max_commands == 0 || smtp.max_connections == 0 {
                 return Err(format!("{name}: limits must be at least 1"));
             }
-            for addr in &smtp.listen {
+            for addr in smtp.listen.iter().chain(&smtp.listen_tls) {
                 addr.parse::<std::net::SocketAddr>()
                     .map_err(|_| format!("{name}.listen: '{addr}' is not an address:port"))?;
             }
+            if name != "submission" && !smtp.listen_tls.is_empty() {
+                return Err(format!(
+                    "{name}.listen_tls: only [submission] has implicit TLS"
+                ));
+            }
         }
+        if self.submission.max_auth_failures == 0 {
+            return Err("submission.max_auth_failures must be at least 1".into());
+        }
+        self.sending.validate()?;
         for addr in self.imap.listen.iter().chain(&self.imap.listen_tls) {
             addr.parse::<std::net::SocketAddr>()
                 .map_err(|_| format!("imap.listen: '{addr}' is not an address:port"))?;
@@ -153,11 +177,30 @@ impl Config {
             )
         };
         let smtp = |name: &str, c: &SmtpConfig, about: &str| {
+            let submission = if name == "submission" {
+                format!(
+                    "# Addresses for implicit TLS (465 as root, 1465 otherwise; [] disables).\n\
+                     listen_tls = {}\n\
+                     # Allow AUTH without TLS (otherwise 538 5.7.11 until STARTTLS).\n\
+                     allow_plaintext_auth = {}\n\
+                     # Milliseconds before a failed AUTH is answered, to slow password guessing.\n\
+                     auth_failure_delay_ms = {}\n\
+                     # Failed AUTH attempts per connection before it is closed with 421.\n\
+                     max_auth_failures = {}\n",
+                    list(&c.listen_tls),
+                    c.allow_plaintext_auth,
+                    c.auth_failure_delay_ms,
+                    c.max_auth_failures,
+                )
+            } else {
+                String::new()
+            };
             format!(
                 "[{name}]\n\
                  # {about}\n\
                  # Addresses to listen on (\"IP:port\"; port 0 picks a free port; [] disables).\n\
                  listen = {}\n\
+                 {submission}\
                  # Largest message accepted, in bytes; advertised with SIZE, 552 5.3.4 past it.\n\
                  max_message_size = {}\n\
                  # Most recipients per message; 452 4.5.3 past it.\n\
@@ -203,7 +246,7 @@ impl Config {
              purge_grace_secs = {}\n\
              # Most deleted messages physically removed per second (less while clients are busy).\n\
              purge_rate = {}\n\n\
-             {}\n{}\n{}\n{}\n\
+             {}\n{}\n{}\n{}\n{}\n{}\n\
              [tls]\n\
              # PEM certificate chain for STARTTLS. Empty: a self-signed certificate is generated\n\
              # under DATA_DIR/tls/ on first start.\n\
@@ -226,10 +269,39 @@ impl Config {
                 &d.lmtp,
                 "LMTP (RFC 2033) for a trusted MTA in front (port 24 as root, 2424 otherwise)."
             ),
+            smtp(
+                "submission",
+                &d.submission,
+                "Submission for mail clients (RFC 6409): AUTH after STARTTLS on 587 (1587 when \
+                 not root), or implicit TLS."
+            ),
+            sending_toml(&d.sending),
             imap_toml(&d.imap, &list),
             pop3_toml(&d.pop3, &list),
         )
     }
+}
+
+fn sending_toml(c: &SendingConfig) -> String {
+    format!(
+        "[sending]\n\
+         # What authenticated senders may do (submission).\n\
+         # Refuse messages whose From: names an address the account may not send as (553 5.7.1).\n\
+         check_from_header = {}\n\
+         # Messages one account may send per hour; 451 4.7.1 past it.\n\
+         messages_per_hour = {}\n\
+         # Recipients one account may send to per hour; 451 4.7.1 past it.\n\
+         recipients_per_hour = {}\n\
+         # Messages all accounts of one domain may send per hour.\n\
+         domain_messages_per_hour = {}\n\
+         # Recipients all accounts of one domain may send to per hour.\n\
+         domain_recipients_per_hour = {}\n",
+        c.check_from_header,
+        c.messages_per_hour,
+        c.recipients_per_hour,
+        c.domain_messages_per_hour,
+        c.domain_recipients_per_hour,
+    )
 }
 
 fn imap_toml(c: &ImapConfig, list: &dyn Fn(&[String]) -> String) -> String {

@@ -8,6 +8,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
 use yubin_server::auth::PasswordChecker;
 use yubin_server::net::{self, tls};
+use yubin_server::smtp::submission::Submission;
 use yubin_server::smtp::{Mode, Service, SmtpConfig};
 use yubin_server::{imap, pop3};
 use yubin_store::MailStore;
@@ -45,6 +46,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     let passwords = PasswordChecker::start(store.clone(), cores);
     start_imap(&config, &store, &tls, &passwords, &shutdown).await?;
     start_pop3(&config, &store, &tls, &passwords, &shutdown).await?;
+    start_submission(&config, &store, &tls, &passwords, &shutdown).await?;
     admin::socket::listen(&data, store.clone(), shutdown.clone())?;
     say("yubin: ready");
 
@@ -137,6 +139,40 @@ async fn start_pop3(
         listen,
         shutdown,
         move |stream, peer, down, tls| service.clone().handle(stream, peer, down, tls),
+    )
+    .await
+}
+
+async fn start_submission(
+    config: &Config,
+    store: &MailStore,
+    tls: &tokio_rustls::TlsAcceptor,
+    passwords: &PasswordChecker,
+    shutdown: &net::Shutdown,
+) -> Result<(), String> {
+    let service = Service::submission(
+        config.submission.clone(),
+        config.server.hostname.clone(),
+        store.clone(),
+        Some(tls.clone()),
+        passwords.clone(),
+        Submission::new(config.sending.clone()),
+    );
+    let listen = [&config.submission.listen, &config.submission.listen_tls];
+    start_pair(
+        ["submission", "submissions"],
+        listen,
+        shutdown,
+        move |stream, peer, down, implicit| {
+            let service = service.clone();
+            async move {
+                if implicit {
+                    service.handle_tls(stream, peer, down).await;
+                } else {
+                    service.handle(stream, peer, down).await;
+                }
+            }
+        },
     )
     .await
 }

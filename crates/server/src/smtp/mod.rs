@@ -1,4 +1,4 @@
-//! SMTP (MX, RFC 5321) and LMTP (RFC 2033) receiving.
+//! SMTP receiving: MX (RFC 5321), submission (RFC 6409, RFC 8314) and LMTP (RFC 2033).
 //!
 //! Implementation notes:
 //! - One task per connection; [`session`] is the state machine, [`trace`] builds the headers
@@ -8,9 +8,15 @@
 //! - The MX port never relays: a recipient in a domain not hosted here gets 550 5.7.1 (there is no
 //!   authentication on it; submission is a separate service).
 //! - STARTTLS restarts the session state (RFC 3207 §4.2) and drops bytes pipelined after it.
+//! - Submission (587 with STARTTLS, 465 with implicit TLS) is the same state machine with AUTH
+//!   ([`sasl`]) and the sending policy of [`submission`]; AUTH needs TLS unless
+//!   `allow_plaintext_auth` is set. Local recipients are stored at once; remote ones go to the
+//!   outbound queue in the same commit.
 
 pub mod errors;
+mod sasl;
 pub mod session;
+pub mod submission;
 pub mod trace;
 
 use std::net::SocketAddr;
@@ -22,14 +28,24 @@ use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use yubin_store::MailStore;
 
+use crate::auth::PasswordChecker;
 use crate::net::Shutdown;
+use submission::Submission;
 
-/// `[smtp]` settings (the MX service); `[lmtp]` uses the same limits.
+/// `[smtp]` settings (the MX service); `[lmtp]` and `[submission]` use the same keys.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct SmtpConfig {
     /// Addresses to listen on.
     pub listen: Vec<String>,
+    /// Addresses for implicit TLS (submission on 465, RFC 8314); unused by MX and LMTP.
+    pub listen_tls: Vec<String>,
+    /// Submission: allow AUTH without TLS. Off, AUTH before STARTTLS gets 538 5.7.11.
+    pub allow_plaintext_auth: bool,
+    /// Submission: milliseconds to wait before answering a failed AUTH.
+    pub auth_failure_delay_ms: u64,
+    /// Submission: failed AUTH attempts before the connection is closed.
+    pub max_auth_failures: usize,
     /// Largest message accepted, in bytes (advertised with SIZE).
     pub max_message_size: usize,
     /// Most recipients per message.
@@ -64,6 +80,10 @@ impl Default for SmtpConfig {
     fn default() -> Self {
         Self {
             listen: Vec::new(),
+            listen_tls: Vec::new(),
+            allow_plaintext_auth: false,
+            auth_failure_delay_ms: 1000,
+            max_auth_failures: 3,
             max_message_size: 50 * 1024 * 1024,
             max_recipients: 100,
             max_commands: 1000,
@@ -84,6 +104,8 @@ pub enum Mode {
     Mx,
     /// LMTP: LHLO, and one reply per recipient after DATA.
     Lmtp,
+    /// Message submission: AUTH, then relaying for the authenticated account.
+    Submission,
 }
 
 /// What every session of one listener shares.
@@ -100,6 +122,10 @@ pub struct Service {
     pub tls: Option<TlsAcceptor>,
     /// Caps simultaneous connections.
     pub connections: Arc<Semaphore>,
+    /// Password checks (submission only).
+    pub passwords: Option<PasswordChecker>,
+    /// The sending policy (submission only).
+    pub submission: Option<Submission>,
 }
 
 impl Service {
@@ -119,11 +145,45 @@ impl Service {
             store,
             tls,
             connections,
+            passwords: None,
+            submission: None,
+        })
+    }
+
+    /// Builds the shared state of a submission listener.
+    pub fn submission(
+        config: SmtpConfig,
+        hostname: String,
+        store: MailStore,
+        tls: Option<TlsAcceptor>,
+        passwords: PasswordChecker,
+        policy: Submission,
+    ) -> Arc<Self> {
+        let connections = Arc::new(Semaphore::new(config.max_connections));
+        Arc::new(Self {
+            mode: Mode::Submission,
+            config,
+            hostname,
+            store,
+            tls,
+            connections,
+            passwords: Some(passwords),
+            submission: Some(policy),
         })
     }
 
     /// Serves one accepted connection to the end.
     pub async fn handle(self: Arc<Self>, stream: TcpStream, peer: SocketAddr, shutdown: Shutdown) {
-        session::serve(self, stream, peer, shutdown).await;
+        session::serve(self, stream, peer, shutdown, false).await;
+    }
+
+    /// Serves one connection accepted on an implicit-TLS port (465).
+    pub async fn handle_tls(
+        self: Arc<Self>,
+        stream: TcpStream,
+        peer: SocketAddr,
+        shutdown: Shutdown,
+    ) {
+        session::serve(self, stream, peer, shutdown, true).await;
     }
 }

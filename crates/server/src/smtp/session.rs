@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
 use smtp_proto::Request;
@@ -19,9 +19,11 @@ use yubin_proto::smtp::command::parse_command;
 use yubin_proto::smtp::data::{DataDecoder, DataProgress};
 use yubin_proto::smtp::line::{LineError, LineFramer};
 use yubin_proto::smtp::reply::Reply;
-use yubin_store::{Delivery, Resolution, Resolved};
+use yubin_store::{AccountInfo, Delivery, Resolution, Resolved};
 
 use super::errors::reply_for;
+use super::sasl::{self, Exchange, Step};
+use super::submission::{self, headers, limits::Exceeded};
 use super::trace::{TraceInfo, queue_id, with_trace_headers};
 use super::{Mode, Service};
 use crate::net::Shutdown;
@@ -35,8 +37,13 @@ pub(crate) async fn serve(
     mut stream: TcpStream,
     peer: SocketAddr,
     shutdown: Shutdown,
+    implicit_tls: bool,
 ) {
     let Ok(_permit) = service.connections.clone().try_acquire_owned() else {
+        if implicit_tls {
+            // A TLS client could not read a clear-text reply.
+            return;
+        }
         let _ = stream
             .write_all(
                 &Reply::new(421, "4.7.0", "Too many connections, try again later").to_bytes(),
@@ -45,24 +52,21 @@ pub(crate) async fn serve(
         return;
     };
     let deadline = Instant::now() + Duration::from_secs(service.config.session_timeout_secs);
+    if implicit_tls {
+        // RFC 8314 §3.3: TLS first, then the greeting.
+        let Some(acceptor) = service.tls.clone() else {
+            return;
+        };
+        let Some(tls) = crate::net::stream::handshake(&acceptor, stream, peer).await else {
+            return;
+        };
+        let mut conn = Conn::new(service.clone(), peer, shutdown, deadline);
+        conn.push(conn.greeting());
+        let _ = conn.run(tls, true).await;
+        return;
+    }
     let mut conn = Conn::new(service.clone(), peer, shutdown, deadline);
-    let greeting = Reply::plain(
-        if conn.shutdown.is_shutting_down() {
-            421
-        } else {
-            220
-        },
-        format!(
-            "{} {} Yubin",
-            service.hostname,
-            if service.mode == Mode::Lmtp {
-                "LMTP"
-            } else {
-                "ESMTP"
-            }
-        ),
-    );
-    conn.push(greeting);
+    conn.push(conn.greeting());
     let stream = match conn.run(stream, false).await {
         Next::StartTls(stream) => stream,
         Next::Close => return,
@@ -108,9 +112,14 @@ enum State {
 enum Action {
     Continue,
     Data,
-    Bdat { size: usize, last: bool },
+    Bdat {
+        size: usize,
+        last: bool,
+    },
     StartTls,
     Quit,
+    /// Close after writing the replies (too many failed logins).
+    Close,
 }
 
 /// How a wait for input ended.
@@ -128,6 +137,11 @@ struct Conn {
     deadline: Instant,
     state: State,
     tls: bool,
+    /// The account that authenticated (submission).
+    user: Option<AccountInfo>,
+    /// An AUTH exchange waiting for the client's next line.
+    sasl: Option<Exchange>,
+    auth_failures: usize,
     rbuf: BytesMut,
     wbuf: Vec<u8>,
     framer: LineFramer,
@@ -145,6 +159,9 @@ impl Conn {
             deadline,
             state: State::Connected,
             tls: false,
+            user: None,
+            sasl: None,
+            auth_failures: 0,
             rbuf: BytesMut::with_capacity(IDLE_BUFFER),
             wbuf: Vec::with_capacity(512),
             framer,
@@ -158,8 +175,24 @@ impl Conn {
     fn restart_after_tls(&mut self) {
         self.state = State::Connected;
         self.tls = true;
+        self.user = None;
+        self.sasl = None;
         self.rbuf.clear();
         self.framer = LineFramer::new(self.service.config.max_line_length);
+    }
+
+    fn greeting(&self) -> Reply {
+        let code = if self.shutdown.is_shutting_down() {
+            421
+        } else {
+            220
+        };
+        let protocol = if self.service.mode == Mode::Lmtp {
+            "LMTP"
+        } else {
+            "ESMTP"
+        };
+        Reply::plain(code, format!("{} {protocol} Yubin", self.service.hostname))
     }
 
     fn push(&mut self, reply: Reply) {
@@ -228,6 +261,7 @@ impl Conn {
                         self.error(Reply::new(500, "5.5.2", "Line too long"));
                         Action::Continue
                     }
+                    Ok(line) if self.sasl.is_some() => self.sasl_line(&line).await,
                     Ok(line) => {
                         self.commands += 1;
                         if self.commands > self.service.config.max_commands {
@@ -259,6 +293,10 @@ impl Conn {
                 }
                 match action {
                     Action::Continue => {}
+                    Action::Close => {
+                        let _ = self.flush(&mut stream).await;
+                        return Next::Close;
+                    }
                     Action::Quit => {
                         let _ = self.flush(&mut stream).await;
                         let _ = stream.shutdown().await;
@@ -345,11 +383,12 @@ impl Conn {
                 };
             }
             Request::Rset => {
-                if let State::Mail(greeting, _) =
-                    std::mem::replace(&mut self.state, State::Connected)
+                // RFC 5321 §4.1.1.5: RSET ends a transaction and keeps the EHLO.
+                if matches!(self.state, State::Mail(..))
+                    && let State::Mail(greeting, _) =
+                        std::mem::replace(&mut self.state, State::Connected)
                 {
                     self.state = State::Greeted(greeting);
-                } else if let State::Connected = self.state {
                 }
                 self.push(Reply::new(250, "2.0.0", "Ok"));
             }
@@ -377,6 +416,12 @@ impl Conn {
                     self.push(Reply::new(220, "2.0.0", "Ready to start TLS"));
                     return Action::StartTls;
                 }
+            }
+            Request::Auth {
+                mechanism,
+                initial_response,
+            } if self.service.mode == Mode::Submission => {
+                return self.auth(mechanism, &initial_response).await;
             }
             Request::Auth { .. } => {
                 self.error(Reply::new(
@@ -407,6 +452,9 @@ impl Conn {
         if !self.tls && self.service.tls.is_some() {
             lines.push("STARTTLS".to_string());
         }
+        if self.service.mode == Mode::Submission && self.auth_allowed() && self.user.is_none() {
+            lines.push("AUTH PLAIN LOGIN".to_string());
+        }
         lines.push("CHUNKING".to_string());
         lines.push("DSN".to_string());
         Reply::multi(250, lines)
@@ -429,6 +477,11 @@ impl Conn {
                 return;
             }
         };
+        if let Some(reply) = self.needs_auth() {
+            self.state = State::Greeted(greeting);
+            self.error(reply);
+            return;
+        }
         if size > self.service.config.max_message_size {
             self.state = State::Greeted(greeting);
             self.error(Reply::new(
@@ -454,6 +507,15 @@ impl Conn {
                 }
             }
         };
+        if let Some((reply, counts)) = self.sender_refused(&mail_from) {
+            self.state = State::Greeted(greeting);
+            if counts {
+                self.error(reply);
+            } else {
+                self.push(reply);
+            }
+            return;
+        }
         self.state = State::Mail(
             greeting,
             Envelope {
@@ -492,8 +554,21 @@ impl Conn {
                 return;
             }
         };
-        let reply = match self.service.store.resolve(&parsed, size_hint) {
+        let submission = self.service.mode == Mode::Submission;
+        let resolved = match self.service.store.resolve(&parsed, size_hint) {
+            // An authenticated sender relays: the recipient goes to the outbound queue.
+            Ok(Resolved::NotLocal) if submission => Ok(Resolved::Accept(Resolution {
+                local: Vec::new(),
+                remote: vec![parsed.to_string()],
+            })),
+            other => other,
+        };
+        let reply = match resolved {
             Ok(Resolved::Accept(resolution)) => {
+                if let Some(reply) = self.recipient_over_limit() {
+                    self.push(reply);
+                    return;
+                }
                 if let State::Mail(_, envelope) = &mut self.state {
                     envelope.recipients.push((parsed.to_string(), resolution));
                 }
@@ -685,16 +760,30 @@ impl Conn {
         }
     }
 
-    async fn deliver(&self, greeting: &Greeting, envelope: Envelope, body: Vec<u8>) -> Vec<Reply> {
+    async fn deliver(
+        &self,
+        greeting: &Greeting,
+        envelope: Envelope,
+        mut body: Vec<u8>,
+    ) -> Vec<Reply> {
         let lmtp = self.service.mode == Mode::Lmtp;
         let id = queue_id();
-        let protocol = match (lmtp, greeting.extended, self.tls) {
-            (true, _, false) => "LMTP",
-            (true, _, true) => "LMTPS",
-            (false, false, _) => "SMTP",
-            (false, true, false) => "ESMTP",
-            (false, true, true) => "ESMTPS",
+        // RFC 3848
+        let protocol = match (self.service.mode, greeting.extended, self.tls) {
+            (Mode::Lmtp, _, false) => "LMTP",
+            (Mode::Lmtp, _, true) => "LMTPS",
+            (Mode::Submission, _, false) => "ESMTPA",
+            (Mode::Submission, _, true) => "ESMTPSA",
+            (Mode::Mx, false, _) => "SMTP",
+            (Mode::Mx, true, false) => "ESMTP",
+            (Mode::Mx, true, true) => "ESMTPS",
         };
+        if self.service.mode == Mode::Submission {
+            match self.submitted_message(&id, body) {
+                Ok(fixed) => body = fixed,
+                Err(reply) => return vec![reply],
+            }
+        }
         let single = (envelope.recipients.len() == 1).then(|| envelope.recipients[0].0.as_str());
         let message = with_trace_headers(
             &TraceInfo {
@@ -749,4 +838,201 @@ impl Conn {
             vec![first_error.map_or_else(|| Reply::new(451, "4.3.0", "Delivery failed"), reply_for)]
         }
     }
+
+    /// Submission: AUTH must come first.
+    fn needs_auth(&self) -> Option<Reply> {
+        (self.service.mode == Mode::Submission && self.user.is_none())
+            .then(|| Reply::new(530, "5.7.0", "Authentication required"))
+    }
+
+    /// Submission: the reply refusing `mail_from`, and whether it counts as a protocol error.
+    fn sender_refused(&self, mail_from: &str) -> Option<(Reply, bool)> {
+        let (Some(user), Some(policy)) = (&self.user, &self.service.submission) else {
+            return None;
+        };
+        match submission::may_send_as(&self.service.store, user, mail_from) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Some((
+                    Reply::new(
+                        553,
+                        "5.7.1",
+                        format!(
+                            "<{mail_from}>: Sender address not owned by {}",
+                            user.address
+                        ),
+                    ),
+                    true,
+                ));
+            }
+            Err(e) => return Some((reply_for(&e), false)),
+        }
+        let domain = submission::domain_of(&user.address);
+        match policy.limits.message(user.record.id, domain) {
+            Ok(()) => None,
+            Err(which) => Some((rate_limited(which, "messages"), false)),
+        }
+    }
+
+    /// Submission: 451 when the account or its domain has sent to too many recipients lately.
+    fn recipient_over_limit(&self) -> Option<Reply> {
+        let (Some(user), Some(policy)) = (&self.user, &self.service.submission) else {
+            return None;
+        };
+        let domain = submission::domain_of(&user.address);
+        policy
+            .limits
+            .recipient(user.record.id, domain)
+            .err()
+            .map(|which| rate_limited(which, "recipients"))
+    }
+
+    /// Submission: checks From: and adds a missing Date or Message-ID.
+    fn submitted_message(&self, id: &str, body: Vec<u8>) -> Result<Vec<u8>, Reply> {
+        let (Some(user), Some(policy)) = (&self.user, &self.service.submission) else {
+            return Ok(body);
+        };
+        let facts = headers::facts(&body);
+        if policy.config.check_from_header {
+            if !facts.has_from || facts.from.is_empty() {
+                return Err(Reply::new(550, "5.6.0", "Message has no From: address"));
+            }
+            for address in &facts.from {
+                match submission::may_send_as(&self.service.store, user, address) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        return Err(Reply::new(
+                            553,
+                            "5.7.1",
+                            format!("From: <{address}> is not owned by {}", user.address),
+                        ));
+                    }
+                    Err(e) => return Err(reply_for(&e)),
+                }
+            }
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let missing = headers::missing_fields(&facts, id, &self.service.hostname, now);
+        if missing.is_empty() {
+            return Ok(body);
+        }
+        let mut out = missing;
+        out.extend_from_slice(&body);
+        Ok(out)
+    }
+
+    fn auth_allowed(&self) -> bool {
+        self.tls || self.service.config.allow_plaintext_auth
+    }
+
+    /// AUTH (RFC 4954 §4).
+    async fn auth(&mut self, mechanism: u64, initial: &str) -> Action {
+        let refusal = if self.user.is_some() {
+            Some(Reply::new(503, "5.5.1", "Already authenticated"))
+        } else if matches!(self.state, State::Connected) {
+            Some(Reply::new(503, "5.5.1", "Send EHLO first"))
+        } else if matches!(self.state, State::Mail(..)) {
+            Some(Reply::new(
+                503,
+                "5.5.1",
+                "AUTH is not allowed during a mail transaction",
+            ))
+        } else if !self.auth_allowed() {
+            // RFC 4954 §6
+            Some(Reply::new(
+                538,
+                "5.7.11",
+                "Encryption required for requested authentication mechanism: use STARTTLS",
+            ))
+        } else {
+            None
+        };
+        if let Some(reply) = refusal {
+            self.error(reply);
+            return Action::Continue;
+        }
+        self.sasl_step(sasl::start(mechanism, initial)).await
+    }
+
+    /// A client line inside an AUTH exchange.
+    async fn sasl_line(&mut self, line: &[u8]) -> Action {
+        let Some(exchange) = self.sasl.take() else {
+            return Action::Continue;
+        };
+        self.sasl_step(sasl::next(exchange, line)).await
+    }
+
+    async fn sasl_step(&mut self, step: Step) -> Action {
+        match step {
+            Step::Challenge(reply, exchange) => {
+                self.sasl = Some(exchange);
+                self.push(reply);
+                Action::Continue
+            }
+            Step::Failed(reply) => {
+                self.error(reply);
+                Action::Continue
+            }
+            Step::Credentials { user, password } => self.log_in(user, password).await,
+        }
+    }
+
+    async fn log_in(&mut self, user: String, password: yubin_proto::Secret<String>) -> Action {
+        let Some(passwords) = self.service.passwords.clone() else {
+            self.push(Reply::new(454, "4.7.0", "Temporary authentication failure"));
+            return Action::Continue;
+        };
+        match passwords.verify(user.clone(), password).await {
+            Ok(Some(info)) => {
+                tracing::info!(peer = %self.peer, user = %info.address, "submission login");
+                self.user = Some(info);
+                self.push(Reply::new(235, "2.7.0", "Authentication successful"));
+                Action::Continue
+            }
+            Ok(None) => {
+                self.auth_failures += 1;
+                tracing::info!(peer = %self.peer, user = %user, "submission login failed");
+                let delay = Duration::from_millis(self.service.config.auth_failure_delay_ms);
+                tokio::time::sleep(delay).await;
+                self.push(Reply::new(
+                    535,
+                    "5.7.8",
+                    "Authentication credentials invalid",
+                ));
+                if self.auth_failures >= self.service.config.max_auth_failures {
+                    self.push(Reply::new(
+                        421,
+                        "4.7.0",
+                        "Too many failed authentications, closing connection",
+                    ));
+                    return Action::Close;
+                }
+                Action::Continue
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "password check unavailable");
+                self.push(Reply::new(
+                    454,
+                    "4.7.0",
+                    "Temporary authentication failure, try again later",
+                ));
+                Action::Continue
+            }
+        }
+    }
+}
+
+/// 451 4.7.1 for a sending limit (RFC 6409 §6.2 allows an MSA to refuse temporarily).
+fn rate_limited(which: Exceeded, what: &str) -> Reply {
+    let whose = match which {
+        Exceeded::Account => "this account",
+        Exceeded::Domain => "this domain",
+    };
+    Reply::new(
+        451,
+        "4.7.1",
+        format!("Too many {what} sent by {whose} in the last hour; try again later"),
+    )
 }
