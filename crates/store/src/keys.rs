@@ -30,9 +30,11 @@
 //! | 0x42 | domain usage      | domain name                               | counter: bytes stored       |
 //! | 0x43 | domain accounts   | domain name                               | counter: accounts           |
 //! | 0x50 | outbound queue    | queue id                                  | `QueueRecord`               |
+//! | 0x51 | queue schedule    | next attempt (i64, sign bit flipped), queue id | empty                  |
 //!
 //! Invariants the mail layer keeps: the modseq index holds exactly one entry per live message, at
-//! its current MODSEQ; a tombstone is written for every expunged message at the MODSEQ of its
+//! its current MODSEQ; every outbound-queue record has exactly one schedule entry, at its
+//! `next_attempt`, written and moved in the same commit as the record; a tombstone is written for every expunged message at the MODSEQ of its
 //! expunge (RFC 7162 QRESYNC VANISHED); a blob's reference count is the number of message rows
 //! (live or in dropped mailboxes), outbound-queue records and purge-queue entries naming it.
 //! A delete intent's record is written in the same commit as its last chunk, so chunks without a
@@ -64,6 +66,7 @@ const ACCOUNT_MESSAGES: u8 = 0x41;
 const DOMAIN_USAGE: u8 = 0x42;
 const DOMAIN_ACCOUNTS: u8 = 0x43;
 const QUEUE: u8 = 0x50;
+const QUEUE_SCHEDULE: u8 = 0x51;
 
 fn key(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
@@ -448,4 +451,55 @@ pub fn queue(id: u64) -> Vec<u8> {
 /// The whole outbound queue.
 pub fn all_queue() -> KeyRange {
     KeyRange::prefix(&[QUEUE])
+}
+
+/// The queue id in an outbound-queue key.
+pub fn queue_id(key: &[u8]) -> Option<u64> {
+    if key.len() != 9 || key[0] != QUEUE {
+        return None;
+    }
+    Some(u64::from_be_bytes(key.get(1..9)?.try_into().ok()?))
+}
+
+/// Seconds as a key part that sorts in numeric order, negative values included.
+fn sortable_time(at: i64) -> [u8; 8] {
+    ((at as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+/// The schedule entry of queue message `id`, due at `at` (seconds since the epoch).
+pub fn queue_schedule(at: i64, id: u64) -> Vec<u8> {
+    key(QUEUE_SCHEDULE, &[&sortable_time(at), &id.to_be_bytes()])
+}
+
+/// Schedule entries due at or before `at`, earliest first.
+pub fn queue_due(at: i64) -> KeyRange {
+    let end = match at.checked_add(1) {
+        Some(next) => key(QUEUE_SCHEDULE, &[&sortable_time(next)]),
+        None => vec![QUEUE_SCHEDULE + 1],
+    };
+    KeyRange::between(vec![QUEUE_SCHEDULE], end)
+}
+
+/// Schedule entries due after `at`.
+pub fn queue_later(at: i64) -> KeyRange {
+    let start = match at.checked_add(1) {
+        Some(next) => key(QUEUE_SCHEDULE, &[&sortable_time(next)]),
+        None => vec![QUEUE_SCHEDULE + 1],
+    };
+    KeyRange::between(start, vec![QUEUE_SCHEDULE + 1])
+}
+
+/// The whole schedule, earliest first.
+pub fn all_queue_schedule() -> KeyRange {
+    KeyRange::prefix(&[QUEUE_SCHEDULE])
+}
+
+/// The (due time, queue id) in a schedule key.
+pub fn queue_schedule_parts(key: &[u8]) -> Option<(i64, u64)> {
+    if key.len() != 17 || key[0] != QUEUE_SCHEDULE {
+        return None;
+    }
+    let at = u64::from_be_bytes(key.get(1..9)?.try_into().ok()?) ^ (1 << 63);
+    let id = u64::from_be_bytes(key.get(9..17)?.try_into().ok()?);
+    Some((at as i64, id))
 }

@@ -26,9 +26,10 @@ pub use fault::FaultSwitch;
 pub use mail::{
     AccountInfo, Changes, CopyOutcome, Delivery, DeliveryOutcome, DomainInfo, FORMAT_VERSION,
     FlagMode, FlagOutcome, LocalTarget, MailStore, MailboxChanged, MailboxInfo, MailboxStatus,
-    MailboxView, MessageInfo, MessageMeta, PurgeStats, QuotaInfo, Resolution, Resolved, flags,
-    names,
+    MailboxView, MessageInfo, MessageMeta, NewOutbound, PurgeStats, QueueUpdate, QueuedMessage,
+    QuotaInfo, RecipientResult, Resolution, Resolved, flags, names,
 };
+pub use records::{QueuedRecipient, RecipientStatus};
 
 /// Nanoseconds since the epoch, to name scratch directories uniquely.
 fn mail_now_nanos() -> u128 {

@@ -86,7 +86,12 @@ pub struct MessageRecord {
     pub message_id: Option<String>,
 }
 
-/// A message waiting for outbound delivery to remote recipients.
+/// A message waiting for outbound delivery to remote recipients (`keys.rs` 0x50), with one
+/// schedule entry (0x51) at `next_attempt`.
+///
+/// Records written before per-recipient status held `recipients` as plain addresses and no
+/// `next_attempt`; they read as every recipient pending, and the format-4 migration gives them
+/// `next_attempt = created` and their schedule entry.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct QueueRecord {
@@ -94,10 +99,97 @@ pub struct QueueRecord {
     pub blob: String,
     /// Envelope sender (empty for the null sender).
     pub from: String,
-    /// Remote recipients still to deliver to.
-    pub recipients: Vec<String>,
+    /// Every remote recipient, delivered or not, in the order given.
+    pub recipients: Vec<QueuedRecipient>,
     /// Time queued, seconds since the Unix epoch.
     pub created: i64,
+    /// Size of the message in bytes (0 for records from before it was kept).
+    pub size: u64,
+    /// The account that submitted the message, if it came through submission.
+    pub account: Option<u64>,
+    /// When the next delivery attempt is due, seconds since the Unix epoch.
+    pub next_attempt: i64,
+    /// Delivery attempts made so far (each may cover several recipients).
+    pub attempts: u32,
+    /// Whether the sender has been told the message is delayed (RFC 3464 "delayed" DSN).
+    pub delay_warned: bool,
+}
+
+/// Where delivery to one queued recipient stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecipientStatus {
+    /// Not delivered yet; it will be tried again.
+    #[default]
+    Pending,
+    /// The remote server accepted it.
+    Delivered,
+    /// Permanently failed; a bounce is due.
+    Failed,
+}
+
+impl RecipientStatus {
+    /// The word used in records and listings: `pending`, `delivered`, `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// One recipient of a queued message. Stored as an object; a bare string (the form before
+/// per-recipient status) reads as a pending recipient never tried.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "RecipientForm")]
+pub struct QueuedRecipient {
+    /// The recipient address (normalized).
+    pub address: String,
+    /// Delivery status.
+    pub status: RecipientStatus,
+    /// Attempts made for this recipient.
+    pub attempts: u32,
+    /// Time of the last attempt, seconds since the Unix epoch.
+    pub last_attempt: Option<i64>,
+    /// The remote server's last reply for this recipient, e.g. `550 5.1.1 no such user`.
+    pub last_reply: Option<String>,
+}
+
+/// The stored forms of a [`QueuedRecipient`].
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RecipientForm {
+    Address(String),
+    Full(RecipientFields),
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RecipientFields {
+    address: String,
+    status: RecipientStatus,
+    attempts: u32,
+    last_attempt: Option<i64>,
+    last_reply: Option<String>,
+}
+
+impl From<RecipientForm> for QueuedRecipient {
+    fn from(form: RecipientForm) -> Self {
+        match form {
+            RecipientForm::Address(address) => Self {
+                address,
+                ..Self::default()
+            },
+            RecipientForm::Full(f) => Self {
+                address: f.address,
+                status: f.status,
+                attempts: f.attempts,
+                last_attempt: f.last_attempt,
+                last_reply: f.last_reply,
+            },
+        }
+    }
 }
 
 /// A logical delete too large for one transaction (POP3 DELE of many messages, then QUIT),
@@ -341,6 +433,32 @@ mod tests {
                 .message_id,
             None
         );
+    }
+
+    #[test]
+    fn queue_records_from_before_recipient_status_read_as_all_pending() {
+        let old =
+            br#"{"blob":"ab","from":"s@x.test","recipients":["a@r.test","b@r.test"],"created":7}"#;
+        let r = QueueRecord::from_bytes(old).expect("legacy record");
+        assert_eq!(r.created, 7);
+        assert_eq!(
+            (r.next_attempt, r.attempts, r.size, r.account),
+            (0, 0, 0, None)
+        );
+        let addresses: Vec<&str> = r.recipients.iter().map(|x| x.address.as_str()).collect();
+        assert_eq!(addresses, ["a@r.test", "b@r.test"]);
+        assert!(
+            r.recipients
+                .iter()
+                .all(|x| x.status == RecipientStatus::Pending
+                    && x.attempts == 0
+                    && x.last_reply.is_none())
+        );
+        let mut r = r;
+        r.recipients[1].status = RecipientStatus::Failed;
+        r.recipients[1].last_reply = Some("550 5.1.1 no".into());
+        let back = QueueRecord::from_bytes(&r.to_bytes().expect("encode")).expect("decode");
+        assert_eq!(back.recipients, r.recipients);
     }
 
     #[test]

@@ -8,14 +8,16 @@ use crate::backend::decode_counter;
 use crate::blob::hash_of;
 use crate::error::Result;
 use crate::keys;
-use crate::records::{AccountRecord, MailboxRecord, decode};
+use crate::records::{AccountRecord, MailboxRecord, QueueRecord, decode};
 
 impl MailStore {
     /// Verifies every message row has its blob with matching content, that mailbox counts and
     /// sizes, account usage and blob reference counts agree with the rows (rows of dropped
     /// mailboxes and purge-queue entries count as references, not as usage; tombstones count
     /// for nothing), that the modseq index holds exactly one entry per row at its MODSEQ, and
-    /// that every mailbox has its by-id entry. Returns the problems
+    /// that every mailbox has its by-id entry, and that every outbound-queue record holds a
+    /// reference to a body of its size, has a pending recipient and exactly one schedule entry
+    /// at its next attempt (and no schedule entry lacks its record). Returns the problems
     /// found (empty = consistent). Reads the whole store: an offline or maintenance operation.
     pub async fn check(&self) -> Result<Vec<String>> {
         let view = self.read()?;
@@ -112,13 +114,7 @@ impl MailStore {
                 Err(e) => problems.push(e.to_string()),
             }
         }
-        for (_, value) in scan_all(&*view, &keys::all_queue())? {
-            if let Ok(q) = decode::<crate::records::QueueRecord>(&value)
-                && let Some(hash) = crate::blob::parse_hash(&q.blob)
-            {
-                *refs.entry(hash).or_default() += 1;
-            }
-        }
+        problems.extend(check_queue(&*view, &mut refs, &mut blobs_to_check)?);
         for ((account, mailbox, modseq), _) in index {
             problems.push(format!(
                 "{}: modseq index entry {modseq} names no message at that MODSEQ",
@@ -255,4 +251,69 @@ impl MailStore {
         problems.extend(blob_problems);
         Ok(problems)
     }
+}
+
+/// The outbound queue's part of `check`: counts each record's body reference in `refs`, queues
+/// its body for the content check, and compares records with the schedule index.
+fn check_queue(
+    view: &dyn crate::backend::ReadView,
+    refs: &mut HashMap<[u8; 32], i64>,
+    blobs_to_check: &mut Vec<([u8; 32], u64, String)>,
+) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let mut schedule = HashSet::new();
+    for (key, _) in scan_all(view, &keys::all_queue_schedule())? {
+        match keys::queue_schedule_parts(&key) {
+            Some(entry) => {
+                schedule.insert(entry);
+            }
+            None => problems.push("malformed queue schedule key".into()),
+        }
+    }
+    for (key, value) in scan_all(view, &keys::all_queue())? {
+        let Some(id) = keys::queue_id(&key) else {
+            problems.push("malformed outbound queue key".into());
+            continue;
+        };
+        let q: QueueRecord = match decode(&value) {
+            Ok(q) => q,
+            Err(e) => {
+                problems.push(format!("queued message {id}: {e}"));
+                continue;
+            }
+        };
+        match crate::blob::parse_hash(&q.blob) {
+            Some(hash) => {
+                *refs.entry(hash).or_default() += 1;
+                // Sizes were not kept before format 4 for bodies in files.
+                if q.size > 0 {
+                    blobs_to_check.push((hash, q.size, format!("queued message {id}")));
+                }
+            }
+            None => problems.push(format!(
+                "queued message {id}: malformed blob address {}",
+                q.blob
+            )),
+        }
+        if !schedule.remove(&(q.next_attempt, id)) {
+            problems.push(format!(
+                "queued message {id}: no schedule entry at its next attempt {}",
+                q.next_attempt
+            ));
+        }
+        if q.recipients
+            .iter()
+            .all(|r| r.status != crate::records::RecipientStatus::Pending)
+        {
+            problems.push(format!(
+                "queued message {id}: no recipient is pending, yet it is still queued"
+            ));
+        }
+    }
+    for (at, id) in schedule {
+        problems.push(format!(
+            "queue schedule entry at {at} names message {id}, which is not queued for then"
+        ));
+    }
+    Ok(problems)
 }

@@ -16,7 +16,7 @@ use crate::commit::Tx;
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys;
 use crate::records::{
-    AccountRecord, AliasRecord, DomainRecord, MessageRecord, QueueRecord, encode,
+    AccountRecord, AliasRecord, DomainRecord, MessageRecord, QueueRecord, QueuedRecipient, encode,
 };
 
 /// Largest message kept inline in the metadata store. Bounded so a group of 512 units stays
@@ -194,13 +194,14 @@ impl MailStore {
         let blob = hash_hex(&hash);
         let mail_from = delivery.mail_from;
         let recipients = delivery.recipients;
-        let (outcome, touched) = self
+        let (outcome, touched, queued) = self
             .write(move |tx| {
                 let received = now();
                 let mut touched = Vec::new();
                 let mut stored: HashSet<u64> = HashSet::new();
                 let mut refs = 0i64;
                 let mut remote_all: Vec<String> = Vec::new();
+                let mut queued = false;
                 let mut results = Vec::with_capacity(recipients.len());
                 for resolution in &recipients {
                     let mut ok = !resolution.remote.is_empty();
@@ -246,16 +247,26 @@ impl MailStore {
                     });
                 }
                 if !remote_all.is_empty() {
-                    let id = tx.counter(&keys::sequence("queue"))? as u64 + 1;
-                    tx.add(keys::sequence("queue"), 1);
                     let entry = QueueRecord {
                         blob: blob.clone(),
                         from: mail_from.clone(),
-                        recipients: remote_all,
+                        recipients: remote_all
+                            .into_iter()
+                            .map(|address| QueuedRecipient {
+                                address,
+                                ..QueuedRecipient::default()
+                            })
+                            .collect(),
                         created: received,
+                        size,
+                        account: None,
+                        next_attempt: received,
+                        attempts: 0,
+                        delay_warned: false,
                     };
-                    tx.set(keys::queue(id), encode(&entry)?);
+                    super::queue::insert(tx, &entry)?;
                     refs += 1;
+                    queued = true;
                 }
                 if refs > 0 {
                     tx.add(keys::blob_refs(&hash), refs);
@@ -264,10 +275,13 @@ impl MailStore {
                     }
                     super::structure::remember(tx, &hash, structure)?;
                 }
-                Ok((DeliveryOutcome { results }, touched))
+                Ok((DeliveryOutcome { results }, touched, queued))
             })
             .await?;
         self.publish(touched);
+        if queued {
+            self.queue_wake.notify_one();
+        }
         Ok(outcome)
     }
 

@@ -15,6 +15,7 @@ mod messages;
 mod migrations;
 pub mod names;
 mod purge;
+mod queue;
 mod rows;
 mod structure;
 mod tenancy;
@@ -33,6 +34,7 @@ pub use mailbox::{MailboxInfo, MessageInfo};
 pub(crate) use messages::meta as meta_of;
 pub use messages::{CopyOutcome, FlagOutcome, MessageMeta};
 pub use purge::PurgeStats;
+pub use queue::{NewOutbound, QueueUpdate, QueuedMessage, RecipientResult};
 pub use tenancy::{AccountInfo, DomainInfo};
 
 use crate::backend::{Backend, KeyRange, ReadView};
@@ -46,13 +48,14 @@ use crate::records::decode;
 
 /// The on-disk format this build writes. Bump it and add a step to `MIGRATIONS` when a change
 /// needs existing data rewritten.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Steps that upgrade the format from version `i + 1` to `i + 2`, run in order inside one commit
 /// each.
 const MIGRATIONS: &[fn(&mut Tx<'_>) -> Result<()>] = &[
     migrations::v1_subscriptions_and_ids,
     migrations::v2_binary_message_rows,
+    queue::v3_queue_schedule,
 ];
 
 /// Room on the change bus; a subscriber further behind gets `Lagged` and resyncs by `changes()`.
@@ -72,6 +75,8 @@ pub struct MailStore {
     blobs: Arc<BlobStore>,
     bus: broadcast::Sender<MailboxChanged>,
     purge_wake: Arc<Notify>,
+    /// Wakes the outbound queue runner (`queue_wakeup`).
+    queue_wake: Arc<Notify>,
     /// Held shared from writing a blob file to committing the rows that refer to it, and
     /// exclusively by the purger from its last reference check to deleting the file, so a file
     /// is never removed under a delivery of the same bytes.
@@ -94,6 +99,7 @@ struct WeakStore {
     blobs: Weak<BlobStore>,
     bus: broadcast::Sender<MailboxChanged>,
     purge_wake: Arc<Notify>,
+    queue_wake: Arc<Notify>,
     blob_gate: Arc<RwLock<()>>,
     purge_turn: Arc<tokio::sync::Mutex<()>>,
     purge_grace: Arc<std::sync::atomic::AtomicU64>,
@@ -109,6 +115,7 @@ impl WeakStore {
             blobs: self.blobs.upgrade()?,
             bus: self.bus.clone(),
             purge_wake: self.purge_wake.clone(),
+            queue_wake: self.queue_wake.clone(),
             blob_gate: self.blob_gate.clone(),
             purge_turn: self.purge_turn.clone(),
             purge_grace: self.purge_grace.clone(),
@@ -163,6 +170,7 @@ impl MailStore {
             blobs: Arc::new(blobs),
             bus,
             purge_wake: Arc::new(Notify::new()),
+            queue_wake: Arc::new(Notify::new()),
             blob_gate: Arc::new(RwLock::new(())),
             purge_turn: Arc::new(tokio::sync::Mutex::new(())),
             purge_grace: Arc::new(std::sync::atomic::AtomicU64::new(
@@ -184,6 +192,7 @@ impl MailStore {
             blobs: Arc::downgrade(&self.blobs),
             bus: self.bus.clone(),
             purge_wake: self.purge_wake.clone(),
+            queue_wake: self.queue_wake.clone(),
             blob_gate: self.blob_gate.clone(),
             purge_turn: self.purge_turn.clone(),
             purge_grace: self.purge_grace.clone(),

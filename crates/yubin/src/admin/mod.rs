@@ -3,6 +3,7 @@
 //! A command runs inside the server when one is up (over DATA/admin.sock, see `socket`), so the
 //! server's single writer stays the only one; otherwise the CLI opens the store itself.
 
+pub mod queue;
 pub mod socket;
 
 use std::fmt::Write as _;
@@ -34,6 +35,9 @@ pub enum AdminCommand {
     /// The background purger: backlog and pace, or a full purge now.
     #[command(subcommand)]
     Purge(PurgeCommand),
+    /// The outbound queue: list, show, retry or remove queued messages.
+    #[command(subcommand)]
+    Queue(queue::QueueCommand),
     /// Print the running server's metrics (Prometheus text format).
     Metrics,
     /// Fault injection for tests (needs a server started with YUBIN_FAULT_INJECTION=1).
@@ -380,6 +384,7 @@ pub async fn execute(store: &MailStore, command: &AdminCommand) -> Result<Vec<u8
                 p.backlog_entries, p.dropped_mailboxes
             ))
         }
+        AdminCommand::Queue(cmd) => queue::execute(store, cmd).await,
         AdminCommand::Metrics => crate::metrics::render(store)
             .map(String::into_bytes)
             .ok_or_else(|| "this process has no metrics recorder; is the server running?".into()),
