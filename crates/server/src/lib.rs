@@ -2,6 +2,7 @@
 //! service (`smtp`), IMAP (`imap`) and POP3 (`pop3`). Sessions parse with `yubin-proto` and store through `yubin_store::MailStore`.
 
 pub mod auth;
+pub mod dns;
 pub mod imap;
 pub mod net;
 pub mod pop3;
