@@ -1,5 +1,5 @@
 //! Everything in Yubin that owns a socket: listeners, TLS and shutdown (`net`), the SMTP/LMTP
-//! service (`smtp`), IMAP (`imap`) and POP3 (`pop3`). Sessions parse with `yubin-proto` and store through `yubin_store::MailStore`.
+//! service and the outbound delivery client (`smtp`), the shared DNS resolver (`dns`), IMAP (`imap`) and POP3 (`pop3`). Sessions parse with `yubin-proto` and store through `yubin_store::MailStore`.
 
 pub mod auth;
 pub mod dns;

@@ -1,4 +1,4 @@
-//! SMTP (MX, RFC 5321) and LMTP (RFC 2033) receiving.
+//! SMTP (MX, RFC 5321) and LMTP (RFC 2033) receiving; [`outbound`] is the sending side.
 //!
 //! Implementation notes:
 //! - One task per connection; [`session`] is the state machine, [`trace`] builds the headers
@@ -10,6 +10,7 @@
 //! - STARTTLS restarts the session state (RFC 3207 §4.2) and drops bytes pipelined after it.
 
 pub mod errors;
+pub mod outbound;
 pub mod session;
 pub mod trace;
 
