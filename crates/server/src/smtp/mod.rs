@@ -1,4 +1,5 @@
-//! SMTP receiving: MX (RFC 5321), submission (RFC 6409, RFC 8314) and LMTP (RFC 2033).
+//! SMTP: receiving as MX (RFC 5321), submission (RFC 6409, RFC 8314) and LMTP (RFC 2033);
+//! sending with [`outbound`], driven by the [`queue`] runner.
 //!
 //! Implementation notes:
 //! - One task per connection; [`session`] is the state machine, [`trace`] builds the headers
@@ -14,6 +15,8 @@
 //!   outbound queue in the same commit.
 
 pub mod errors;
+pub mod outbound;
+pub mod queue;
 mod sasl;
 pub mod session;
 pub mod submission;

@@ -202,6 +202,7 @@ mod tests {
 
     #[test]
     fn a_bounce_is_a_delivery_status_report() {
+        use mail_parser::MimeHeaders;
         let original = b"From: a@x.test\r\nSubject: hi\r\n\r\nsecret body\r\n";
         let message = build(&Report {
             reporting_mta: "mx.x.test",
@@ -221,7 +222,10 @@ mod tests {
             .parse(&message)
             .expect("a report parses");
         assert_eq!(parsed.subject(), Some("Undelivered Mail Returned to Sender"));
-        let ct = parsed.content_type().expect("content type");
+        let ct = parsed
+            .root_part()
+            .content_type()
+            .expect("content type");
         assert_eq!(ct.c_type, "multipart");
         assert_eq!(ct.subtype(), Some("report"));
         assert_eq!(ct.attribute("report-type"), Some("delivery-status"));
