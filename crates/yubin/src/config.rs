@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use yubin_server::imap::ImapConfig;
 use yubin_server::net::tls::TlsConfig;
 use yubin_server::pop3::Pop3Config;
+use yubin_server::dns::DnsConfig;
 use yubin_server::smtp::SmtpConfig;
+use yubin_server::smtp::outbound::{OutboundConfig, TlsPolicy};
+use yubin_server::smtp::queue::QueueConfig;
 use yubin_server::smtp::submission::SendingConfig;
 
 /// The whole configuration file.
@@ -23,6 +26,12 @@ pub struct Config {
     pub submission: SmtpConfig,
     /// `[sending]`: what authenticated senders may do.
     pub sending: SendingConfig,
+    /// `[queue]`: retries and concurrency of outbound delivery.
+    pub queue: QueueConfig,
+    /// `[outbound]`: how Yubin talks to other servers.
+    pub outbound: OutboundConfig,
+    /// `[dns]`: the resolver for MX lookups and SPF/DKIM/DMARC.
+    pub dns: DnsConfig,
     /// `[imap]`: IMAP4rev2/rev1 for mail clients.
     pub imap: ImapConfig,
     /// `[pop3]`: POP3 for mail clients that download.
@@ -85,6 +94,9 @@ impl Default for Config {
                 ..SmtpConfig::default()
             },
             sending: SendingConfig::default(),
+            queue: QueueConfig::default(),
+            outbound: OutboundConfig::default(),
+            dns: DnsConfig::default(),
             imap: ImapConfig::with_listen(
                 vec![if root { "0.0.0.0:143" } else { "0.0.0.0:1143" }.into()],
                 vec![if root { "0.0.0.0:993" } else { "0.0.0.0:1993" }.into()],
@@ -144,6 +156,15 @@ impl Config {
             return Err("submission.max_auth_failures must be at least 1".into());
         }
         self.sending.validate()?;
+        self.queue.validate()?;
+        self.outbound.validate()?;
+        for ns in &self.dns.nameservers {
+            let ok = ns.parse::<std::net::SocketAddr>().is_ok()
+                || ns.parse::<std::net::IpAddr>().is_ok();
+            if !ok {
+                return Err(format!("dns.nameservers: '{ns}' is not an IP or IP:port"));
+            }
+        }
         for addr in self.imap.listen.iter().chain(&self.imap.listen_tls) {
             addr.parse::<std::net::SocketAddr>()
                 .map_err(|_| format!("imap.listen: '{addr}' is not an address:port"))?;
@@ -246,7 +267,7 @@ impl Config {
              purge_grace_secs = {}\n\
              # Most deleted messages physically removed per second (less while clients are busy).\n\
              purge_rate = {}\n\n\
-             {}\n{}\n{}\n{}\n{}\n{}\n\
+             {}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n\
              [tls]\n\
              # PEM certificate chain for STARTTLS. Empty: a self-signed certificate is generated\n\
              # under DATA_DIR/tls/ on first start.\n\
@@ -276,6 +297,9 @@ impl Config {
                  not root), or implicit TLS."
             ),
             sending_toml(&d.sending),
+            queue_toml(&d.queue),
+            outbound_toml(&d.outbound),
+            dns_toml(&d.dns, &list),
             imap_toml(&d.imap, &list),
             pop3_toml(&d.pop3, &list),
         )
@@ -301,6 +325,92 @@ fn sending_toml(c: &SendingConfig) -> String {
         c.recipients_per_hour,
         c.domain_messages_per_hour,
         c.domain_recipients_per_hour,
+    )
+}
+
+fn queue_toml(c: &QueueConfig) -> String {
+    format!(
+        "[queue]\n\
+         # Outbound delivery retries (as Postfix: backoff doubling from min to max, for 5 days).\n\
+         # Seconds before the first retry; doubled after each failed attempt.\n\
+         min_backoff_secs = {}\n\
+         # Longest wait between two attempts, in seconds.\n\
+         max_backoff_secs = {}\n\
+         # Seconds after which undelivered mail is returned to the sender.\n\
+         lifetime_secs = {}\n\
+         # Seconds after which the sender is told delivery is delayed (0 = never).\n\
+         delay_warning_secs = {}\n\
+         # Most messages being delivered at once.\n\
+         max_concurrency = {}\n\
+         # Most simultaneous deliveries to one destination domain.\n\
+         destination_concurrency = {}\n",
+        c.min_backoff_secs,
+        c.max_backoff_secs,
+        c.lifetime_secs,
+        c.delay_warning_secs,
+        c.max_concurrency,
+        c.destination_concurrency,
+    )
+}
+
+fn outbound_toml(c: &OutboundConfig) -> String {
+    let tls = match c.tls {
+        TlsPolicy::None => "none",
+        TlsPolicy::Opportunistic => "opportunistic",
+        TlsPolicy::Required => "required",
+        TlsPolicy::Verify => "verify",
+    };
+    format!(
+        "[outbound]\n\
+         # How Yubin delivers to other servers.\n\
+         # EHLO name; empty: the address literal of the local end ([192.0.2.1]).\n\
+         helo_name = \"{}\"\n\
+         # Port of remote MX servers.\n\
+         port = {}\n\
+         # Seconds to wait for a TCP connection before trying the next address.\n\
+         connect_timeout_secs = {}\n\
+         # Seconds to wait for the greeting and each reply to EHLO, MAIL, RCPT (RFC 5321: 300).\n\
+         command_timeout_secs = {}\n\
+         # Seconds to wait for the reply to DATA (RFC 5321: 120).\n\
+         data_start_timeout_secs = {}\n\
+         # Seconds allowed for writing each block of the message (RFC 5321: 180).\n\
+         data_block_timeout_secs = {}\n\
+         # Seconds to wait for the reply after the final dot (RFC 5321: 600).\n\
+         data_end_timeout_secs = {}\n\
+         # STARTTLS: \"none\", \"opportunistic\" (when offered, unverified), \"required\", \"verify\".\n\
+         tls = \"{tls}\"\n\
+         # PEM CA certificates for tls = \"verify\"; empty: the built-in Mozilla roots.\n\
+         ca_file = \"{}\"\n\
+         # Send everything through this smart host (\"host:port\"); empty: MX lookups.\n\
+         relay = \"{}\"\n\
+         # User name for AUTH at the relay; empty: no AUTH.\n\
+         relay_user = \"{}\"\n\
+         # Password for relay_user (sent only over TLS or to a loopback relay).\n\
+         relay_password = \"{}\"\n",
+        c.helo_name,
+        c.port,
+        c.connect_timeout_secs,
+        c.command_timeout_secs,
+        c.data_start_timeout_secs,
+        c.data_block_timeout_secs,
+        c.data_end_timeout_secs,
+        c.ca_file,
+        c.relay,
+        c.relay_user,
+        c.relay_password,
+    )
+}
+
+fn dns_toml(c: &DnsConfig, list: &dyn Fn(&[String]) -> String) -> String {
+    format!(
+        "[dns]\n\
+         # The resolver for MX, SPF, DKIM and DMARC lookups.\n\
+         # Name servers as \"ip:port\" or \"ip\"; []: the system's /etc/resolv.conf.\n\
+         nameservers = {}\n\
+         # Milliseconds to wait for one answer (0: the resolver's default, 5 s).\n\
+         timeout_ms = {}\n",
+        list(&c.nameservers),
+        c.timeout_ms,
     )
 }
 

@@ -8,6 +8,8 @@ use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
 use yubin_server::auth::PasswordChecker;
 use yubin_server::net::{self, tls};
+use yubin_server::dns::Dns;
+use yubin_server::smtp::queue::runner::QueueRunner;
 use yubin_server::smtp::submission::Submission;
 use yubin_server::smtp::{Mode, Service, SmtpConfig};
 use yubin_server::{imap, pop3};
@@ -48,6 +50,15 @@ pub async fn run(config: Config) -> Result<(), String> {
     start_pop3(&config, &store, &tls, &passwords, &shutdown).await?;
     start_submission(&config, &store, &tls, &passwords, &shutdown).await?;
     admin::socket::listen(&data, store.clone(), shutdown.clone())?;
+    let dns = Arc::new(Dns::new(&config.dns)?);
+    let runner = QueueRunner::new(
+        store.clone(),
+        dns,
+        config.outbound.clone(),
+        config.queue.clone(),
+        config.server.hostname.clone(),
+    );
+    tokio::spawn(runner.run(shutdown.clone()));
     say("yubin: ready");
 
     tokio::select! {
