@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use yubin_server::dns::{Dns, DnsConfig};
+use yubin_server::dns::{Dns, DnsConfig, LookupError};
 use yubin_server::net::{self, ShutdownTrigger, tls::TlsConfig};
 use yubin_server::smtp::outbound::{
     Envelope, Hop, OutboundConfig, Outcome, TlsPolicy, deliver_domain, deliver_to_hops, transaction,
@@ -532,4 +532,142 @@ async fn pump(
 
 fn contains(bytes: &[u8], needle: &str) -> bool {
     bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// tests/dnsserver.py serving `zone` (JSON as that script reads it); stops when dropped.
+struct ZoneServer {
+    port: u16,
+    _child: tokio::process::Child,
+    _dir: TempDir,
+}
+
+async fn start_dns(zone: serde_json::Value) -> ZoneServer {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("zone.json");
+    std::fs::write(&path, zone.to_string()).expect("zone file");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/dnsserver.py");
+    let mut child = tokio::process::Command::new("python3")
+        .arg(script)
+        .arg(&path)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python3 runs tests/dnsserver.py");
+    let stdout = child.stdout.take().expect("stdout piped");
+    let mut line = String::new();
+    tokio::io::AsyncBufReadExt::read_line(&mut tokio::io::BufReader::new(stdout), &mut line)
+        .await
+        .expect("port line");
+    let port = line.trim().parse().expect("dnsserver.py prints its port");
+    ZoneServer {
+        port,
+        _child: child,
+        _dir: dir,
+    }
+}
+
+fn resolver(zone: &ZoneServer) -> Dns {
+    Dns::new(&DnsConfig {
+        nameservers: vec![format!("127.0.0.1:{}", zone.port)],
+        timeout_ms: 2000,
+    })
+    .expect("resolver")
+}
+
+#[tokio::test]
+async fn dns_answers_are_classified() {
+    let zone = start_dns(serde_json::json!({
+        "example.test": {"MX": [[20, "mx2.example.test"], [10, "MX1.example.test"]]},
+        "mx1.example.test": {"A": ["127.0.0.2"], "AAAA": ["::1"]},
+        "nullmx.test": {"MX": [[0, "."]]},
+        "plain.test": {"A": ["127.0.0.3"]},
+        "broken.test": {"SERVFAIL": true},
+    }))
+    .await;
+    let dns = resolver(&zone);
+    let mut mx = dns.mx("example.test").await.expect("MX");
+    mx.sort();
+    assert_eq!(
+        mx,
+        [
+            (10, "mx1.example.test".to_string()),
+            (20, "mx2.example.test".to_string())
+        ]
+    );
+    assert_eq!(dns.mx("nullmx.test").await, Ok(vec![(0, String::new())]));
+    assert_eq!(dns.mx("plain.test").await, Ok(vec![]), "NODATA");
+    assert_eq!(dns.mx("nowhere.test").await, Err(LookupError::NoSuchName));
+    assert!(matches!(
+        dns.mx("broken.test").await,
+        Err(LookupError::Temporary(_))
+    ));
+    assert_eq!(
+        dns.addresses("mx1.example.test").await,
+        Ok(vec![
+            "127.0.0.2".parse().expect("ip"),
+            "::1".parse().expect("ip")
+        ])
+    );
+    assert_eq!(
+        dns.addresses("plain.test").await,
+        Ok(vec!["127.0.0.3".parse().expect("ip")])
+    );
+    assert_eq!(
+        dns.addresses("mx2.example.test").await,
+        Err(LookupError::NoSuchName)
+    );
+}
+
+#[tokio::test]
+async fn mail_goes_to_the_next_mx_when_the_first_is_busy() {
+    let mx = start_mx(false).await;
+    // The preferred MX, on 127.0.0.2 at the same port, greets with 421 and hangs up.
+    let busy = TcpListener::bind(SocketAddr::from(([127, 0, 0, 2], mx.addr.port())))
+        .await
+        .expect("bind 127.0.0.2");
+    let greeted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = greeted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = busy.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = conn.write_all(b"421 4.3.2 busy, try later\r\n").await;
+        }
+    });
+    let zone = start_dns(serde_json::json!({
+        "example.test": {"MX": [[10, "mx1.example.test"], [20, "mx2.example.test"]]},
+        "mx1.example.test": {"A": ["127.0.0.2"]},
+        "mx2.example.test": {"A": ["127.0.0.1"]},
+        "implicit.test": {"A": ["127.0.0.1"]},
+        "nullmx.test": {"MX": [[0, "."]]},
+    }))
+    .await;
+    let dns = resolver(&zone);
+    let cfg = OutboundConfig {
+        port: mx.addr.port(),
+        ..config(TlsPolicy::Opportunistic)
+    };
+    let to = rcpts(&["alice@example.test", "nobody@example.test"]);
+    let results = deliver_domain(&dns, &cfg, "example.test", "s@remote.test", &to, MESSAGE).await;
+    assert_delivered(&results[0].1);
+    assert_eq!(results[1].1.status(), "5.1.1", "{results:?}");
+    assert_eq!(inbox(&mx.store, "alice@example.test"), 1);
+    assert_eq!(
+        greeted.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "mx1 tried first"
+    );
+
+    // No MX: the domain's own address (the MX only checks the recipient's account).
+    let to = rcpts(&["bob@example.test"]);
+    let results = deliver_domain(&dns, &cfg, "implicit.test", "s@remote.test", &to, MESSAGE).await;
+    assert_delivered(&results[0].1);
+
+    let results = deliver_domain(&dns, &cfg, "nullmx.test", "s@remote.test", &to, MESSAGE).await;
+    assert!(matches!(results[0].1, Outcome::Permanent(_)), "{results:?}");
+    assert_eq!(results[0].1.status(), "5.1.10");
+    let results = deliver_domain(&dns, &cfg, "nowhere.test", "s@remote.test", &to, MESSAGE).await;
+    assert!(matches!(results[0].1, Outcome::Permanent(_)), "{results:?}");
+    assert_eq!(results[0].1.status(), "5.1.2");
+    assert_eq!(inbox(&mx.store, "bob@example.test"), 1);
 }
