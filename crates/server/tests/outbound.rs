@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use yubin_server::dns::{Dns, DnsConfig};
+use yubin_server::dns::{Dns, DnsConfig, LookupError};
 use yubin_server::net::{self, ShutdownTrigger, tls::TlsConfig};
 use yubin_server::smtp::outbound::{
     Envelope, Hop, OutboundConfig, Outcome, TlsPolicy, deliver_domain, deliver_to_hops, transaction,
@@ -155,7 +155,7 @@ async fn unknown_recipient_is_permanent_and_the_others_are_delivered() {
 #[tokio::test]
 async fn no_message_is_sent_when_every_recipient_is_refused() {
     let mx = start_mx(false).await;
-    let proxy = Proxy::start(mx.addr, None).await;
+    let proxy = Proxy::start(mx.addr, Tamper::Nothing).await;
     let to = rcpts(&["nobody@example.test", "ghost@example.test"]);
     let envelope = Envelope {
         mail_from: "sender@remote.test",
@@ -178,7 +178,7 @@ async fn no_message_is_sent_when_every_recipient_is_refused() {
 #[tokio::test]
 async fn mail_and_rcpts_are_pipelined_with_size_8bitmime_and_smtputf8() {
     let mx = start_mx(false).await;
-    let proxy = Proxy::start(mx.addr, None).await;
+    let proxy = Proxy::start(mx.addr, Tamper::Nothing).await;
     let to = rcpts(&[
         "alice@example.test",
         "bob@example.test",
@@ -225,7 +225,7 @@ async fn mail_and_rcpts_are_pipelined_with_size_8bitmime_and_smtputf8() {
 #[tokio::test]
 async fn without_pipelining_each_command_waits_for_its_reply() {
     let mx = start_mx(false).await;
-    let proxy = Proxy::start(mx.addr, Some(("PIPELINING", "XPIPELINE"))).await;
+    let proxy = Proxy::start(mx.addr, Tamper::Rename("PIPELINING", "XPIPELINE")).await;
     let to = rcpts(&["alice@example.test", "bob@example.test"]);
     let envelope = Envelope {
         mail_from: "sender@remote.test",
@@ -252,7 +252,7 @@ async fn without_pipelining_each_command_waits_for_its_reply() {
 #[tokio::test]
 async fn a_peer_without_smtputf8_refuses_only_the_utf8_recipient() {
     let mx = start_mx(false).await;
-    let proxy = Proxy::start(mx.addr, Some(("SMTPUTF8", "XUTF8SMTP"))).await;
+    let proxy = Proxy::start(mx.addr, Tamper::Rename("SMTPUTF8", "XUTF8SMTP")).await;
     let to = rcpts(&[
         "\u{30e6}\u{30fc}\u{30b6}@example.test",
         "alice@example.test",
@@ -275,7 +275,7 @@ async fn a_peer_without_smtputf8_refuses_only_the_utf8_recipient() {
 #[tokio::test]
 async fn starttls_is_used_when_offered_without_checking_the_certificate() {
     let mx = start_mx(true).await;
-    let proxy = Proxy::start(mx.addr, None).await;
+    let proxy = Proxy::start(mx.addr, Tamper::Nothing).await;
     let to = rcpts(&["alice@example.test"]);
     let envelope = Envelope {
         mail_from: "sender@remote.test",
@@ -294,6 +294,37 @@ async fn starttls_is_used_when_offered_without_checking_the_certificate() {
     let stored =
         String::from_utf8(only_message(&mx.store, "alice@example.test").await).expect("utf-8");
     assert!(stored.contains("with ESMTPS"), "{stored}");
+}
+
+#[tokio::test]
+async fn a_failed_opportunistic_handshake_is_retried_in_clear_text() {
+    let mx = start_mx(true).await;
+    let proxy = Proxy::start(mx.addr, Tamper::CutTls).await;
+    let to = rcpts(&["alice@example.test"]);
+    let envelope = Envelope {
+        mail_from: "sender@remote.test",
+        recipients: &to,
+        message: MESSAGE,
+    };
+    let attempt = transaction(
+        &config(TlsPolicy::Required),
+        &hop(proxy.addr),
+        None,
+        &envelope,
+    )
+    .await;
+    assert_eq!(attempt.recipients[0].1.status(), "4.7.5", "{attempt:?}");
+    assert_eq!(inbox(&mx.store, "alice@example.test"), 0);
+
+    let cfg = config(TlsPolicy::Opportunistic);
+    let attempt = transaction(&cfg, &hop(proxy.addr), None, &envelope).await;
+    assert_delivered(&attempt.recipients[0].1);
+    let sent = proxy.client_text();
+    assert_eq!(sent.matches("STARTTLS\r\n").count(), 2, "{sent}");
+    assert!(sent.contains("MAIL FROM:<sender@remote.test>"), "{sent}");
+    let stored =
+        String::from_utf8(only_message(&mx.store, "alice@example.test").await).expect("utf-8");
+    assert!(stored.contains("with ESMTP "), "{stored}");
 }
 
 #[tokio::test]
@@ -465,24 +496,45 @@ struct Proxy {
     log: Log,
 }
 
+/// What the proxy changes.
+#[derive(Clone, Copy)]
+enum Tamper {
+    Nothing,
+    /// Renames an EHLO keyword in the server's replies.
+    Rename(&'static str, &'static str),
+    /// Hangs up when the client starts a TLS handshake.
+    CutTls,
+}
+
 impl Proxy {
-    async fn start(upstream: SocketAddr, rename: Option<(&'static str, &'static str)>) -> Proxy {
+    async fn start(upstream: SocketAddr, tamper: Tamper) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let log = Arc::new(Mutex::new(Vec::new()));
         let shared = log.clone();
         tokio::spawn(async move {
-            let Ok((client, _)) = listener.accept().await else {
-                return;
-            };
-            let Ok(server) = TcpStream::connect(upstream).await else {
-                return;
-            };
-            let (client_read, client_write) = client.into_split();
-            let (server_read, server_write) = server.into_split();
-            let up = pump(client_read, server_write, Dir::Client, shared.clone(), None);
-            let down = pump(server_read, client_write, Dir::Server, shared, rename);
-            tokio::join!(up, down);
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let (client_read, client_write) = client.into_split();
+                let (server_read, server_write) = server.into_split();
+                let up = pump(
+                    client_read,
+                    server_write,
+                    Dir::Client,
+                    shared.clone(),
+                    tamper,
+                );
+                let down = pump(
+                    server_read,
+                    client_write,
+                    Dir::Server,
+                    shared.clone(),
+                    tamper,
+                );
+                tokio::join!(up, down);
+            }
         });
         Proxy { addr, log }
     }
@@ -507,7 +559,7 @@ async fn pump(
     mut to: tokio::net::tcp::OwnedWriteHalf,
     dir: Dir,
     log: Log,
-    rename: Option<(&'static str, &'static str)>,
+    tamper: Tamper,
 ) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
@@ -516,11 +568,16 @@ async fn pump(
             Ok(n) => n,
         };
         let mut chunk = buf[..n].to_vec();
-        if let Some((old, new)) = rename {
-            let text = String::from_utf8_lossy(&chunk);
-            if text.contains(old) {
-                chunk = text.replace(old, new).into_bytes();
+        match tamper {
+            Tamper::Rename(old, new) if dir == Dir::Server => {
+                let text = String::from_utf8_lossy(&chunk);
+                if text.contains(old) {
+                    chunk = text.replace(old, new).into_bytes();
+                }
             }
+            // 0x16: a TLS handshake record.
+            Tamper::CutTls if dir == Dir::Client && chunk.first() == Some(&0x16) => break,
+            _ => {}
         }
         log.lock().expect("log").push((dir, chunk.clone()));
         if to.write_all(&chunk).await.is_err() {
@@ -532,4 +589,142 @@ async fn pump(
 
 fn contains(bytes: &[u8], needle: &str) -> bool {
     bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// tests/dnsserver.py serving `zone` (JSON as that script reads it); stops when dropped.
+struct ZoneServer {
+    port: u16,
+    _child: tokio::process::Child,
+    _dir: TempDir,
+}
+
+async fn start_dns(zone: serde_json::Value) -> ZoneServer {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("zone.json");
+    std::fs::write(&path, zone.to_string()).expect("zone file");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/dnsserver.py");
+    let mut child = tokio::process::Command::new("python3")
+        .arg(script)
+        .arg(&path)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python3 runs tests/dnsserver.py");
+    let stdout = child.stdout.take().expect("stdout piped");
+    let mut line = String::new();
+    tokio::io::AsyncBufReadExt::read_line(&mut tokio::io::BufReader::new(stdout), &mut line)
+        .await
+        .expect("port line");
+    let port = line.trim().parse().expect("dnsserver.py prints its port");
+    ZoneServer {
+        port,
+        _child: child,
+        _dir: dir,
+    }
+}
+
+fn resolver(zone: &ZoneServer) -> Dns {
+    Dns::new(&DnsConfig {
+        nameservers: vec![format!("127.0.0.1:{}", zone.port)],
+        timeout_ms: 2000,
+    })
+    .expect("resolver")
+}
+
+#[tokio::test]
+async fn dns_answers_are_classified() {
+    let zone = start_dns(serde_json::json!({
+        "example.test": {"MX": [[20, "mx2.example.test"], [10, "MX1.example.test"]]},
+        "mx1.example.test": {"A": ["127.0.0.2"], "AAAA": ["::1"]},
+        "nullmx.test": {"MX": [[0, "."]]},
+        "plain.test": {"A": ["127.0.0.3"]},
+        "broken.test": {"SERVFAIL": true},
+    }))
+    .await;
+    let dns = resolver(&zone);
+    let mut mx = dns.mx("example.test").await.expect("MX");
+    mx.sort();
+    assert_eq!(
+        mx,
+        [
+            (10, "mx1.example.test".to_string()),
+            (20, "mx2.example.test".to_string())
+        ]
+    );
+    assert_eq!(dns.mx("nullmx.test").await, Ok(vec![(0, String::new())]));
+    assert_eq!(dns.mx("plain.test").await, Ok(vec![]), "NODATA");
+    assert_eq!(dns.mx("nowhere.test").await, Err(LookupError::NoSuchName));
+    assert!(matches!(
+        dns.mx("broken.test").await,
+        Err(LookupError::Temporary(_))
+    ));
+    assert_eq!(
+        dns.addresses("mx1.example.test").await,
+        Ok(vec![
+            "127.0.0.2".parse().expect("ip"),
+            "::1".parse().expect("ip")
+        ])
+    );
+    assert_eq!(
+        dns.addresses("plain.test").await,
+        Ok(vec!["127.0.0.3".parse().expect("ip")])
+    );
+    assert_eq!(
+        dns.addresses("mx2.example.test").await,
+        Err(LookupError::NoSuchName)
+    );
+}
+
+#[tokio::test]
+async fn mail_goes_to_the_next_mx_when_the_first_is_busy() {
+    let mx = start_mx(false).await;
+    // The preferred MX, on 127.0.0.2 at the same port, greets with 421 and hangs up.
+    let busy = TcpListener::bind(SocketAddr::from(([127, 0, 0, 2], mx.addr.port())))
+        .await
+        .expect("bind 127.0.0.2");
+    let greeted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = greeted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = busy.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = conn.write_all(b"421 4.3.2 busy, try later\r\n").await;
+        }
+    });
+    let zone = start_dns(serde_json::json!({
+        "example.test": {"MX": [[10, "mx1.example.test"], [20, "mx2.example.test"]]},
+        "mx1.example.test": {"A": ["127.0.0.2"]},
+        "mx2.example.test": {"A": ["127.0.0.1"]},
+        "implicit.test": {"A": ["127.0.0.1"]},
+        "nullmx.test": {"MX": [[0, "."]]},
+    }))
+    .await;
+    let dns = resolver(&zone);
+    let cfg = OutboundConfig {
+        port: mx.addr.port(),
+        ..config(TlsPolicy::Opportunistic)
+    };
+    let to = rcpts(&["alice@example.test", "nobody@example.test"]);
+    let results = deliver_domain(&dns, &cfg, "example.test", "s@remote.test", &to, MESSAGE).await;
+    assert_delivered(&results[0].1);
+    assert_eq!(results[1].1.status(), "5.1.1", "{results:?}");
+    assert_eq!(inbox(&mx.store, "alice@example.test"), 1);
+    assert_eq!(
+        greeted.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "mx1 tried first"
+    );
+
+    // No MX: the domain's own address (the MX only checks the recipient's account).
+    let to = rcpts(&["bob@example.test"]);
+    let results = deliver_domain(&dns, &cfg, "implicit.test", "s@remote.test", &to, MESSAGE).await;
+    assert_delivered(&results[0].1);
+
+    let results = deliver_domain(&dns, &cfg, "nullmx.test", "s@remote.test", &to, MESSAGE).await;
+    assert!(matches!(results[0].1, Outcome::Permanent(_)), "{results:?}");
+    assert_eq!(results[0].1.status(), "5.1.10");
+    let results = deliver_domain(&dns, &cfg, "nowhere.test", "s@remote.test", &to, MESSAGE).await;
+    assert!(matches!(results[0].1, Outcome::Permanent(_)), "{results:?}");
+    assert_eq!(results[0].1.status(), "5.1.2");
+    assert_eq!(inbox(&mx.store, "bob@example.test"), 1);
 }
