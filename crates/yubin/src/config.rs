@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use yubin_server::dns::DnsConfig;
 use yubin_server::imap::ImapConfig;
 use yubin_server::net::tls::TlsConfig;
 use yubin_server::pop3::Pop3Config;
-use yubin_server::dns::DnsConfig;
 use yubin_server::smtp::SmtpConfig;
 use yubin_server::smtp::outbound::{OutboundConfig, TlsPolicy};
 use yubin_server::smtp::queue::QueueConfig;
@@ -363,7 +363,7 @@ fn outbound_toml(c: &OutboundConfig) -> String {
     format!(
         "[outbound]\n\
          # How Yubin delivers to other servers.\n\
-         # EHLO name; empty: the address literal of the local end ([192.0.2.1]).\n\
+         # EHLO name; empty: server.hostname.\n\
          helo_name = \"{}\"\n\
          # Port of remote MX servers.\n\
          port = {}\n\

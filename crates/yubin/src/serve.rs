@@ -7,8 +7,8 @@ use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
 use yubin_server::auth::PasswordChecker;
-use yubin_server::net::{self, tls};
 use yubin_server::dns::Dns;
+use yubin_server::net::{self, tls};
 use yubin_server::smtp::queue::runner::QueueRunner;
 use yubin_server::smtp::submission::Submission;
 use yubin_server::smtp::{Mode, Service, SmtpConfig};
@@ -54,7 +54,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     let runner = QueueRunner::new(
         store.clone(),
         dns,
-        config.outbound.clone(),
+        outbound_with_helo(&config),
         config.queue.clone(),
         config.server.hostname.clone(),
     );
@@ -216,6 +216,16 @@ where
         }
     }
     Ok(())
+}
+
+/// The outbound settings, with our host name as EHLO name unless one is configured (RFC 5321
+/// §4.1.4: the client's primary host name).
+fn outbound_with_helo(config: &Config) -> yubin_server::smtp::outbound::OutboundConfig {
+    let mut outbound = config.outbound.clone();
+    if outbound.helo_name.is_empty() {
+        outbound.helo_name = config.server.hostname.clone();
+    }
+    outbound
 }
 
 /// Status lines for operators and test harnesses go to stdout, flushed at once.

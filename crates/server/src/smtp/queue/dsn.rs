@@ -126,7 +126,11 @@ pub(crate) fn build(report: &Report<'_>) -> Vec<u8> {
         text.push_str("You do not need to send it again.\r\n\r\n");
     }
     for r in &report.recipients {
-        text.push_str(&format!("<{}>: {}\r\n", field(&r.address), field(&r.diagnostic)));
+        text.push_str(&format!(
+            "<{}>: {}\r\n",
+            field(&r.address),
+            field(&r.diagnostic)
+        ));
     }
 
     let mut status = format!(
@@ -136,7 +140,10 @@ pub(crate) fn build(report: &Report<'_>) -> Vec<u8> {
     );
     for r in &report.recipients {
         status.push_str("\r\n");
-        status.push_str(&format!("Final-Recipient: rfc822; {}\r\n", field(&r.address)));
+        status.push_str(&format!(
+            "Final-Recipient: rfc822; {}\r\n",
+            field(&r.address)
+        ));
         let (action, fallback) = match r.action {
             Action::Failed => ("failed", "5.0.0"),
             Action::Delayed => ("delayed", "4.0.0"),
@@ -195,7 +202,10 @@ mod tests {
         assert_eq!(status_of("550 5.1.1 <x@y>: no such user"), "5.1.1");
         assert_eq!(status_of("550 no such user"), "5.0.0");
         assert_eq!(status_of("421 4.4.2 timeout"), "4.4.2");
-        assert_eq!(status_of("connect to mx.test[127.0.0.1]:25: refused"), "4.0.0");
+        assert_eq!(
+            status_of("connect to mx.test[127.0.0.1]:25: refused"),
+            "4.0.0"
+        );
         assert_eq!(status_of("554 5.9.99999 bogus"), "5.0.0");
         assert_eq!(status_of("5.4.7 Delivery time expired"), "5.4.7");
     }
@@ -221,21 +231,26 @@ mod tests {
         let parsed = mail_parser::MessageParser::new()
             .parse(&message)
             .expect("a report parses");
-        assert_eq!(parsed.subject(), Some("Undelivered Mail Returned to Sender"));
-        let ct = parsed
-            .root_part()
-            .content_type()
-            .expect("content type");
+        assert_eq!(
+            parsed.subject(),
+            Some("Undelivered Mail Returned to Sender")
+        );
+        let ct = parsed.root_part().content_type().expect("content type");
         assert_eq!(ct.c_type, "multipart");
         assert_eq!(ct.subtype(), Some("report"));
         assert_eq!(ct.attribute("report-type"), Some("delivery-status"));
         let text = String::from_utf8_lossy(&message);
-        assert!(text.contains("Final-Recipient: rfc822; b@y.test\r\nAction: failed\r\nStatus: 5.1.1"));
+        assert!(
+            text.contains("Final-Recipient: rfc822; b@y.test\r\nAction: failed\r\nStatus: 5.1.1")
+        );
         assert!(text.contains("Remote-MTA: dns; mx.y.test"));
         assert!(text.contains("Auto-Submitted: auto-replied"));
         assert!(text.contains("Subject: hi"), "original headers returned");
         assert!(!text.contains("secret body"), "the body is not returned");
-        assert!(!text.contains("\r\ninjected: header"), "no header injection");
+        assert!(
+            !text.contains("\r\ninjected: header"),
+            "no header injection"
+        );
     }
 
     #[test]

@@ -140,7 +140,10 @@ impl QueueRunner {
     }
 
     fn claim(&self, id: u64) -> bool {
-        self.in_flight.lock().map(|mut s| s.insert(id)).unwrap_or(false)
+        self.in_flight
+            .lock()
+            .map(|mut s| s.insert(id))
+            .unwrap_or(false)
     }
 
     fn release(&self, id: u64) {

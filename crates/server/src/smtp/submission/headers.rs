@@ -77,7 +77,10 @@ mod tests {
         let f = facts(b"Subject: hi\r\n\r\nbody\r\n");
         assert!(!f.has_from && f.from.is_empty());
         let added = String::from_utf8(missing_fields(&f, "q2", "h", 86_400)).expect("ascii");
-        assert!(added.starts_with("Date: Fri, 2 Jan 1970 00:00:00 +0000\r\nMessage-ID: <q2."), "{added}");
+        assert!(
+            added.starts_with("Date: Fri, 2 Jan 1970 00:00:00 +0000\r\nMessage-ID: <q2."),
+            "{added}"
+        );
     }
 
     #[test]

@@ -1,0 +1,175 @@
+"""Outbound delivery end to end: two Yubin instances on loopback serving a.test and b.test, a
+local authoritative DNS server (tests/dnsserver.py) publishing their MX records.
+
+Alice at a.test sends over submission with smtplib; a.test's queue runner looks up b.test's MX
+and delivers to the other instance. Unknown users bounce with a DSN, an unreachable destination
+gets a delay warning and then a bounce (shortened retry schedule), and SIGKILL of the sender
+loses nothing and re-sends nothing that was already delivered.
+"""
+
+import email
+import email.policy
+import time
+
+import pytest
+
+from dnsserver import DnsServer
+from yubintest import PASSWORD, make_message
+
+ALICE = "alice@a.test"
+IN_FLIGHT = 4  # [queue] destination_concurrency in these tests
+BOB = "bob@b.test"
+
+
+def parsed(stored: bytes):
+    return email.message_from_bytes(stored, policy=email.policy.default)
+
+
+def wait_for(what, predicate, timeout=30.0, every=0.2):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(every)
+
+
+def queue_ids(server) -> list[str]:
+    out = server.admin("queue", "list").stdout
+    return [line.split("\t")[0] for line in out.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def pair(make_server):
+    zone = {
+        "a.test": {"MX": [(10, "mx.a.test")]},
+        "mx.a.test": {"A": ["127.0.0.1"]},
+        "b.test": {"MX": [(10, "mx.b.test")]},
+        "mx.b.test": {"A": ["127.0.0.1"]},
+        # nothing listens on 127.0.0.2 at the peer's port: connection refused
+        "down.test": {"MX": [(10, "mx.down.test")]},
+        "mx.down.test": {"A": ["127.0.0.2"]},
+        "nomail.test": {"MX": [(0, ".")]},
+    }
+    with DnsServer(zone) as dns:
+        resolver = {"nameservers": [f"127.0.0.1:{dns.port}"], "timeout_ms": 2000}
+        b = make_server({"server": {"hostname": "mx.b.test"}, "dns": resolver})
+        b.admin("domain", "add", "b.test")
+        b.admin("account", "add", BOB, "--password", PASSWORD)
+        a = make_server({
+            "server": {"hostname": "mx.a.test"},
+            "dns": resolver,
+            "outbound": {"port": b.smtp_port, "connect_timeout_secs": 5},
+            "queue": {"min_backoff_secs": 1, "max_backoff_secs": 2, "delay_warning_secs": 3,
+                      "lifetime_secs": 9, "destination_concurrency": IN_FLIGHT},
+        })
+        a.admin("domain", "add", "a.test")
+        a.admin("account", "add", ALICE, "--password", PASSWORD)
+        yield a, b, dns
+
+
+def send(a, recipients, subject, msgid=None):
+    s = a.submission(ALICE)
+    m = make_message(ALICE, recipients[0], subject=subject, msgid=msgid)
+    assert s.sendmail(ALICE, recipients, m) == {}
+    s.quit()
+
+
+def test_submission_to_another_domain_is_delivered_by_mx(pair):
+    a, b, dns = pair
+    send(a, [BOB], "across domains", msgid="<x1@a.test>")
+    rows = wait_for("bob's copy", lambda: b.messages(BOB))
+    stored = b.show(BOB, rows[0].uid)
+    msg = parsed(stored)
+    assert msg["Subject"] == "across domains" and msg["Message-ID"] == "<x1@a.test>"
+    assert msg["Return-Path"] == f"<{ALICE}>"
+    received = msg.get_all("Received")
+    assert any("by mx.b.test" in r and "ESMTPS" in r for r in received), received  # STARTTLS
+    assert any("by mx.a.test" in r and "ESMTPSA" in r for r in received), received
+    assert any(q[0] == "b.test" and q[1] == "MX" for q in dns.queries), dns.queries
+    wait_for("an empty queue", lambda: not queue_ids(a))
+    assert a.messages(ALICE) == []  # no bounce
+
+
+def test_unknown_remote_user_bounces_with_a_dsn(pair):
+    a, b, _ = pair
+    send(a, ["nobody@b.test", BOB], "half wrong")
+    bounces = wait_for("the bounce", lambda: a.messages(ALICE))
+    dsn = parsed(a.show(ALICE, bounces[0].uid))
+    assert dsn.get_content_type() == "multipart/report"
+    assert dsn.get_param("report-type") == "delivery-status"
+    assert dsn["Return-Path"] == "<>"
+    assert dsn["Auto-Submitted"] == "auto-replied"
+    assert "MAILER-DAEMON@mx.a.test" in dsn["From"]
+    status = next(p for p in dsn.walk() if p.get_content_type() == "message/delivery-status")
+    text = status.as_string()
+    assert "Final-Recipient: rfc822; nobody@b.test" in text
+    assert "Action: failed" in text and "Status: 5.1.1" in text
+    assert BOB not in text  # bob got his copy, he is not in the report
+    headers = next(p for p in dsn.walk() if p.get_content_type() == "text/rfc822-headers")
+    assert "Subject: half wrong" in headers.as_string()
+    wait_for("bob's copy", lambda: b.messages(BOB))
+    wait_for("an empty queue", lambda: not queue_ids(a))
+
+
+def test_unreachable_destination_warns_then_bounces(pair):
+    a, _, _ = pair
+    send(a, ["someone@down.test"], "nobody listens")
+    ids = queue_ids(a)
+    assert len(ids) == 1
+    show = a.admin("queue", "show", ids[0]).stdout
+    assert "someone@down.test" in show
+    delay = wait_for("the delay warning", lambda: a.messages(ALICE), timeout=20)
+    warning = parsed(a.show(ALICE, delay[0].uid))
+    assert warning["Subject"] == "Delayed Mail (still being retried)"
+    assert "Action: delayed" in warning.as_string()
+    assert "Will-Retry-Until:" in warning.as_string()
+    assert "refused" in warning.as_string()
+    both = wait_for("the bounce", lambda: len(a.messages(ALICE)) >= 2 and a.messages(ALICE),
+                    timeout=30)
+    assert len(both) == 2
+    bounce = parsed(a.show(ALICE, both[1].uid))
+    assert bounce["Subject"] == "Undelivered Mail Returned to Sender"
+    assert "Action: failed" in bounce.as_string() and "Status: 5.4.7" in bounce.as_string()
+    assert not queue_ids(a)
+    a.admin("check")
+
+
+def test_null_mx_bounces_at_once(pair):
+    a, _, _ = pair
+    send(a, ["x@nomail.test"], "null mx")
+    bounce = wait_for("the bounce", lambda: a.messages(ALICE), timeout=15)
+    text = parsed(a.show(ALICE, bounce[0].uid)).as_string()
+    assert "Status: 5.1.10" in text
+
+
+def test_sigkill_while_sending_loses_and_duplicates_nothing(pair):
+    a, b, _ = pair
+    n = 60
+    s = a.submission(ALICE)
+    ids = [f"<kill.{i}@a.test>" for i in range(n)]
+    for i, msgid in enumerate(ids):
+        assert s.sendmail(ALICE, [BOB], make_message(ALICE, BOB, subject=f"k{i}",
+                                                     msgid=msgid)) == {}
+    s.quit()
+    # kill the sender while it is delivering
+    wait_for("some deliveries", lambda: len(b.messages(BOB)) >= 5, timeout=30, every=0.02)
+    a.kill9()
+    a.start()
+    wait_for("an empty queue", lambda: not queue_ids(a), timeout=60)
+    rows = b.messages(BOB)
+    got = [r.message_id for r in rows]
+    assert set(got) == set(ids), "every acknowledged message arrives"
+    dupes = {m for m in got if got.count(m) > 1}
+    # Only a transaction in flight at the kill can arrive twice: the remote side may have
+    # accepted it before the sender recorded that (RFC 5321 §6.1). Every recorded delivery
+    # stays delivered.
+    assert len(dupes) <= IN_FLIGHT, dupes
+    # Killed when idle, nothing is sent again.
+    count = len(rows)
+    a.kill9()
+    a.start()
+    time.sleep(3)
+    assert len(b.messages(BOB)) == count
+    a.admin("check")
