@@ -144,6 +144,17 @@ def test_null_mx_bounces_at_once(pair):
     assert "Status: 5.1.10" in text
 
 
+def test_no_bounce_for_the_null_sender(pair):
+    a, b, _ = pair
+    s = a.submission(ALICE)
+    m = make_message(ALICE, "nobody@b.test", subject="a notification")
+    assert s.sendmail("", ["nobody@b.test"], m) == {}
+    s.quit()
+    wait_for("the failed message to leave the queue", lambda: not queue_ids(a))
+    time.sleep(1)
+    assert a.messages(ALICE) == [], "a DSN must never go to the null sender"
+
+
 def test_sigkill_while_sending_loses_and_duplicates_nothing(pair):
     a, b, _ = pair
     n = 60
@@ -165,6 +176,7 @@ def test_sigkill_while_sending_loses_and_duplicates_nothing(pair):
     # Only a transaction in flight at the kill can arrive twice: the remote side may have
     # accepted it before the sender recorded that (RFC 5321 §6.1). Every recorded delivery
     # stays delivered.
+    print(f"\nSIGKILL while sending {n}: {len(dupes)} sent twice (limit {IN_FLIGHT})")
     assert len(dupes) <= IN_FLIGHT, dupes
     # Killed when idle, nothing is sent again.
     count = len(rows)

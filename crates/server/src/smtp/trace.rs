@@ -72,3 +72,74 @@ fn sanitize(s: &str) -> String {
         .take(255)
         .collect()
 }
+
+/// `message` without the Authentication-Results fields that claim to come from `authserv_id`:
+/// only this host may say what it checked (RFC 8601 §5), so a forged one from the sender goes.
+/// Fields of other hosts and the body are kept byte for byte.
+pub fn without_own_auth_results(message: &[u8], authserv_id: &str) -> Vec<u8> {
+    const NAME: &[u8] = b"authentication-results:";
+    let mut out = Vec::with_capacity(message.len());
+    let mut rest = message;
+    let mut dropping = false;
+    loop {
+        let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
+        let (line, tail) = rest.split_at(end);
+        if line.is_empty() || line == b"\r\n" || line == b"\n" {
+            // End of the header section: the rest is the body.
+            out.extend_from_slice(rest);
+            return out;
+        }
+        let continuation = matches!(line.first(), Some(b' ' | b'\t'));
+        if !continuation {
+            dropping = line.len() >= NAME.len()
+                && line[..NAME.len()].eq_ignore_ascii_case(NAME)
+                && claims(&line[NAME.len()..], tail, authserv_id);
+        }
+        if !dropping {
+            out.extend_from_slice(line);
+        }
+        rest = tail;
+    }
+}
+
+/// Whether an Authentication-Results value (first line `value`, folded lines in `tail`) starts
+/// with `authserv_id`.
+fn claims(value: &[u8], tail: &[u8], authserv_id: &str) -> bool {
+    let mut text = String::from_utf8_lossy(value).into_owned();
+    // The id may sit on a folded line.
+    for line in tail.split_inclusive(|&b| b == b'\n') {
+        if !matches!(line.first(), Some(b' ' | b'\t')) {
+            break;
+        }
+        text.push_str(&String::from_utf8_lossy(line));
+    }
+    let id = text
+        .trim_start()
+        .split(|c: char| c == ';' || c.is_whitespace())
+        .next()
+        .unwrap_or("");
+    id.eq_ignore_ascii_case(authserv_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forged_results_of_this_host_go_others_stay() {
+        let m = b"Authentication-Results: mx.test; dkim=pass\r\n\
+                  Subject: hi\r\n\
+                  authentication-results:\r\n  MX.TEST;\r\n  spf=pass\r\n\
+                  Authentication-Results: other.example; dmarc=fail\r\n\
+                  \r\n\
+                  Authentication-Results: mx.test; in the body stays\r\n";
+        let out = without_own_auth_results(m, "mx.test");
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "Subject: hi\r\nAuthentication-Results: other.example; dmarc=fail\r\n\r\n\
+             Authentication-Results: mx.test; in the body stays\r\n"
+        );
+        assert_eq!(without_own_auth_results(b"", "mx.test"), b"");
+        assert_eq!(without_own_auth_results(b"X: y", "mx.test"), b"X: y");
+    }
+}
