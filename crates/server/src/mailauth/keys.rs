@@ -341,6 +341,11 @@ impl KeyDir {
         }
     }
 
+    /// The file `key` is (or would be) stored in.
+    pub fn key_file(&self, key: &DkimKey) -> PathBuf {
+        self.file(&key.domain, &key.selector)
+    }
+
     fn file(&self, domain: &str, selector: &str) -> PathBuf {
         self.dir.join(format!("{selector}{DOMAINKEY}{domain}.pem"))
     }
