@@ -1,6 +1,7 @@
 """`yubin admin queue ...`: mail for a remote alias target waits in the outbound queue.
 
-The queue runner (when there is one) may take a queued message at any moment, so what the
+The queue runner takes a queued message at any moment, so the server relays to a port where
+nothing listens (every attempt is a temporary failure and the mail stays queued) and what the
 queue holds is inspected with the server stopped: the CLI then opens the store itself and
 nothing else touches the queue. Against the running server (over the admin socket) only what
 does not depend on the runner is asserted.
@@ -30,7 +31,10 @@ def fields(line):
     return int(first), dict(part.split("=", 1) for part in rest)
 
 
-def test_queue_list_show_retry_remove(example):
+def test_queue_list_show_retry_remove(make_server):
+    # Every delivery attempt fails for now (nothing listens there), so the mail stays queued.
+    example = make_server({"outbound": {"relay": "127.0.0.1:1"}})
+    example.setup_example()
     example.admin("alias", "add", FORWARD, f"{REMOTE},{ALICE}")
     msgids = [new_msgid("q1"), new_msgid("q2")]
     sent = []

@@ -3,10 +3,12 @@
 //! A command runs inside the server when one is up (over DATA/admin.sock, see `socket`), so the
 //! server's single writer stays the only one; otherwise the CLI opens the store itself.
 
+pub mod dkim;
 pub mod queue;
 pub mod socket;
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
@@ -38,6 +40,9 @@ pub enum AdminCommand {
     /// The outbound queue: list, show, retry or remove queued messages.
     #[command(subcommand)]
     Queue(queue::QueueCommand),
+    /// DKIM signing keys of hosted domains and their DNS records.
+    #[command(subcommand)]
+    Dkim(dkim::DkimCommand),
     /// Print the running server's metrics (Prometheus text format).
     Metrics,
     /// Fault injection for tests (needs a server started with YUBIN_FAULT_INJECTION=1).
@@ -225,9 +230,13 @@ pub enum MessageCommand {
     },
 }
 
-/// Runs a command; the output is what the CLI prints on stdout, the error what it prints after
-/// `error: `.
-pub async fn execute(store: &MailStore, command: &AdminCommand) -> Result<Vec<u8>, String> {
+/// Runs a command against the store and the data directory it lives in; the output is what the
+/// CLI prints on stdout, the error what it prints after `error: `.
+pub async fn execute(
+    store: &MailStore,
+    data_dir: &Path,
+    command: &AdminCommand,
+) -> Result<Vec<u8>, String> {
     let text = |s: String| Ok(s.into_bytes());
     let lines = |items: Vec<String>| items.iter().map(|i| format!("{i}\n")).collect::<String>();
     let err = |e: yubin_store::Error| e.to_string();
@@ -385,6 +394,7 @@ pub async fn execute(store: &MailStore, command: &AdminCommand) -> Result<Vec<u8
             ))
         }
         AdminCommand::Queue(cmd) => queue::execute(store, cmd).await,
+        AdminCommand::Dkim(cmd) => dkim::execute(store, data_dir, cmd).await,
         AdminCommand::Metrics => crate::metrics::render(store)
             .map(String::into_bytes)
             .ok_or_else(|| "this process has no metrics recorder; is the server running?".into()),
@@ -419,7 +429,7 @@ mod tests {
     use super::*;
 
     async fn run(store: &MailStore, command: AdminCommand) -> Result<String, String> {
-        execute(store, &command)
+        execute(store, Path::new("/nonexistent"), &command)
             .await
             .map(|out| String::from_utf8_lossy(&out).into_owned())
     }

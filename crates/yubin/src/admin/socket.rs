@@ -25,6 +25,7 @@ pub fn path(data_dir: &Path) -> PathBuf {
 /// Listens on DATA/admin.sock until shutdown.
 pub fn listen(data_dir: &Path, store: MailStore, mut shutdown: Shutdown) -> Result<(), String> {
     let path = path(data_dir);
+    let data_dir = data_dir.to_path_buf();
     // A socket file left by a killed server: nobody listens on it.
     let _ = std::fs::remove_file(&path);
     let listener = UnixListener::bind(&path)
@@ -39,14 +40,15 @@ pub fn listen(data_dir: &Path, store: MailStore, mut shutdown: Shutdown) -> Resu
             };
             let Ok((stream, _)) = accepted else { continue };
             let store = store.clone();
-            tokio::spawn(async move { serve_one(stream, store).await });
+            let data_dir = data_dir.clone();
+            tokio::spawn(async move { serve_one(stream, store, &data_dir).await });
         }
         let _ = std::fs::remove_file(&path);
     });
     Ok(())
 }
 
-async fn serve_one(stream: UnixStream, store: MailStore) {
+async fn serve_one(stream: UnixStream, store: MailStore, data_dir: &Path) {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     let mut reader = BufReader::new(read).take(MAX_REQUEST);
@@ -54,7 +56,7 @@ async fn serve_one(stream: UnixStream, store: MailStore) {
         return;
     }
     let result = match serde_json::from_str::<AdminCommand>(&line) {
-        Ok(command) => execute(&store, &command).await,
+        Ok(command) => execute(&store, data_dir, &command).await,
         Err(e) => Err(format!("malformed admin request: {e}")),
     };
     let (status, body) = match result {
