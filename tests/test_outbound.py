@@ -1,15 +1,24 @@
 """Outbound delivery end to end: two Yubin instances on loopback serving a.test and b.test, a
-local authoritative DNS server (tests/dnsserver.py) publishing their MX records.
+local authoritative DNS server (tests/dnsserver.py) publishing their MX, SPF, DKIM and DMARC
+records.
 
 Alice at a.test sends over submission with smtplib; a.test's queue runner looks up b.test's MX
 and delivers to the other instance. Unknown users bounce with a DSN, an unreachable destination
 gets a delay warning and then a bounce (shortened retry schedule), and SIGKILL of the sender
-loses nothing and re-sends nothing that was already delivered.
+loses nothing and re-sends nothing that was already delivered. b.test checks what arrives:
+a.test's mail passes DKIM and DMARC, a forged a.test sender fails DMARC and is refused.
+
+a.test's SPF record allows only 127.0.0.2, an address the sending instance does not use, so its
+mail passes DMARC through its DKIM signature alone; c.test (no DKIM key) allows 127.0.0.1 and
+passes through SPF.
 """
 
 import email
 import email.policy
+import re
 import time
+
+import smtplib
 
 import pytest
 
@@ -43,10 +52,13 @@ def queue_ids(server) -> list[str]:
 @pytest.fixture
 def pair(make_server):
     zone = {
-        "a.test": {"MX": [(10, "mx.a.test")]},
+        "a.test": {"MX": [(10, "mx.a.test")], "TXT": ["v=spf1 ip4:127.0.0.2 -all"]},
         "mx.a.test": {"A": ["127.0.0.1"]},
+        "_dmarc.a.test": {"TXT": ["v=DMARC1; p=reject"]},
         "b.test": {"MX": [(10, "mx.b.test")]},
         "mx.b.test": {"A": ["127.0.0.1"]},
+        "c.test": {"MX": [(10, "mx.a.test")], "TXT": ["v=spf1 ip4:127.0.0.1 -all"]},
+        "_dmarc.c.test": {"TXT": ["v=DMARC1; p=reject"]},
         # nothing listens on 127.0.0.2 at the peer's port: connection refused
         "down.test": {"MX": [(10, "mx.down.test")]},
         "mx.down.test": {"A": ["127.0.0.2"]},
@@ -54,7 +66,8 @@ def pair(make_server):
     }
     with DnsServer(zone) as dns:
         resolver = {"nameservers": [f"127.0.0.1:{dns.port}"], "timeout_ms": 2000}
-        b = make_server({"server": {"hostname": "mx.b.test"}, "dns": resolver})
+        b = make_server({"server": {"hostname": "mx.b.test"}, "dns": resolver,
+                         "checks": {"enabled": True}})
         b.admin("domain", "add", "b.test")
         b.admin("account", "add", BOB, "--password", PASSWORD)
         a = make_server({
@@ -66,7 +79,29 @@ def pair(make_server):
         })
         a.admin("domain", "add", "a.test")
         a.admin("account", "add", ALICE, "--password", PASSWORD)
+        publish_dkim(a, dns, "a.test")
         yield a, b, dns
+
+
+RECORD_RE = re.compile(r'^(?P<name>\S+)\. IN TXT (?P<strings>(?:"[^"]*" ?)+)$')
+
+
+def publish_dkim(server, dns, domain):
+    """`yubin admin dkim generate DOMAIN`, and its printed records into the DNS zone."""
+    out = server.admin("dkim", "generate", domain).stdout
+    published = 0
+    for line in out.splitlines():
+        m = RECORD_RE.match(line.strip())
+        if m:
+            dns.set(m["name"], "TXT", ["".join(re.findall(r'"([^"]*)"', m["strings"]))])
+            published += 1
+    assert published == 2, out  # RSA and Ed25519
+
+
+def auth_results(stored: bytes) -> str:
+    fields = parsed(stored).get_all("Authentication-Results") or []
+    assert len(fields) == 1, fields
+    return " ".join(str(fields[0]).split())
 
 
 def send(a, recipients, subject, msgid=None):
@@ -90,6 +125,34 @@ def test_submission_to_another_domain_is_delivered_by_mx(pair):
     assert any(q[0] == "b.test" and q[1] == "MX" for q in dns.queries), dns.queries
     wait_for("an empty queue", lambda: not queue_ids(a))
     assert a.messages(ALICE) == []  # no bounce
+    # b.test checked it: signed by a.test (RSA and Ed25519), aligned, so DMARC passes although
+    # SPF fails.
+    results = auth_results(stored)
+    assert results.startswith("mx.b.test;"), results
+    assert re.search(r"dkim=pass[^;]*header\.d=a\.test", results), results
+    assert "dmarc=pass" in results and "spf=fail" in results, results
+    assert len(msg.get_all("DKIM-Signature")) == 2
+
+
+def test_forged_sender_fails_dmarc_and_is_refused(pair):
+    _, b, _ = pair
+    s = b.smtp()
+    s.ehlo("forger.test")
+    forged = make_message(ALICE, BOB, subject="I am not alice")
+    with pytest.raises(smtplib.SMTPDataError) as e:
+        s.sendmail(ALICE, [BOB], forged)
+    assert e.value.smtp_code == 550 and b"5.7.1" in e.value.smtp_error, e.value
+    assert b"DMARC" in e.value.smtp_error
+    # A domain that authorizes this address by SPF passes DMARC without DKIM; a forged
+    # Authentication-Results claiming to be b.test's is removed.
+    m = make_message("news@c.test", BOB, subject="spf only",
+                     extra_headers="Authentication-Results: mx.b.test; dmarc=pass\r\n")
+    assert s.sendmail("news@c.test", [BOB], m) == {}
+    s.quit()
+    stored = b.show(BOB, b.messages(BOB)[0].uid)
+    results = auth_results(stored)
+    assert "spf=pass" in results and "dmarc=pass" in results and "dkim=none" in results, results
+    assert len(b.messages(BOB)) == 1, "the forged message was not stored"
 
 
 def test_unknown_remote_user_bounces_with_a_dsn(pair):

@@ -259,3 +259,21 @@ def test_swaks_submission_error_paths(example):
                     "--header", "Subject: swaks submission")
     assert rc == 0, out
     assert parsed(only_message(example, BOB))["Subject"] == "swaks submission"
+
+
+def test_submitted_mail_is_dkim_signed_once_the_domain_has_keys(example):
+    s = example.submission()
+    s.sendmail(ALICE, [BOB], make_message(ALICE, BOB, subject="before keys"))
+    s.quit()
+    assert parsed(only_message(example, BOB))["DKIM-Signature"] is None
+    example.admin("dkim", "generate", "example.test")
+    # the running server picks the new keys up without a restart
+    s = example.submission()
+    s.sendmail(ALICE, [BOB], make_message(ALICE, BOB, subject="after keys"))
+    s.quit()
+    rows = example.messages(BOB)
+    signatures = parsed(example.show(BOB, rows[-1].uid)).get_all("DKIM-Signature")
+    assert len(signatures) == 2, signatures  # RSA and Ed25519
+    text = " ".join(" ".join(str(sig).split()) for sig in signatures)
+    assert "a=rsa-sha256" in text and "a=ed25519-sha256" in text, text
+    assert text.count("d=example.test") == 2 and "s=yubin-rsa" in text, text

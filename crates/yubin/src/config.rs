@@ -8,6 +8,7 @@ use yubin_server::imap::ImapConfig;
 use yubin_server::net::tls::TlsConfig;
 use yubin_server::pop3::Pop3Config;
 use yubin_server::smtp::SmtpConfig;
+use yubin_server::smtp::inbound::ChecksConfig;
 use yubin_server::smtp::outbound::{OutboundConfig, TlsPolicy};
 use yubin_server::smtp::queue::QueueConfig;
 use yubin_server::smtp::submission::SendingConfig;
@@ -32,6 +33,8 @@ pub struct Config {
     pub outbound: OutboundConfig,
     /// `[dns]`: the resolver for MX lookups and SPF/DKIM/DMARC.
     pub dns: DnsConfig,
+    /// `[checks]`: SPF/DKIM/DMARC on the MX port.
+    pub checks: ChecksConfig,
     /// `[imap]`: IMAP4rev2/rev1 for mail clients.
     pub imap: ImapConfig,
     /// `[pop3]`: POP3 for mail clients that download.
@@ -97,6 +100,7 @@ impl Default for Config {
             queue: QueueConfig::default(),
             outbound: OutboundConfig::default(),
             dns: DnsConfig::default(),
+            checks: ChecksConfig::default(),
             imap: ImapConfig::with_listen(
                 vec![if root { "0.0.0.0:143" } else { "0.0.0.0:1143" }.into()],
                 vec![if root { "0.0.0.0:993" } else { "0.0.0.0:1993" }.into()],
@@ -267,7 +271,7 @@ impl Config {
              purge_grace_secs = {}\n\
              # Most deleted messages physically removed per second (less while clients are busy).\n\
              purge_rate = {}\n\n\
-             {}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n\
+             {}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n\
              [tls]\n\
              # PEM certificate chain for STARTTLS. Empty: a self-signed certificate is generated\n\
              # under DATA_DIR/tls/ on first start.\n\
@@ -300,6 +304,7 @@ impl Config {
             queue_toml(&d.queue),
             outbound_toml(&d.outbound),
             dns_toml(&d.dns, &list),
+            checks_toml(&d.checks, &list),
             imap_toml(&d.imap, &list),
             pop3_toml(&d.pop3, &list),
         )
@@ -398,6 +403,22 @@ fn outbound_toml(c: &OutboundConfig) -> String {
         c.relay,
         c.relay_user,
         c.relay_password,
+    )
+}
+
+fn checks_toml(c: &ChecksConfig, list: &dyn Fn(&[String]) -> String) -> String {
+    format!(
+        "[checks]\n\
+         # Sender authentication of mail arriving on the MX port.\n\
+         # Check SPF, DKIM, ARC and DMARC and add an Authentication-Results field.\n\
+         enabled = {}\n\
+         # Refuse with 550 5.7.1 what fails DMARC when the sender's domain publishes p=reject.\n\
+         dmarc_reject = {}\n\
+         # Hosted domains that accept such mail anyway (it is only tagged).\n\
+         dmarc_reject_exempt = {}\n",
+        c.enabled,
+        c.dmarc_reject,
+        list(&c.dmarc_reject_exempt),
     )
 }
 

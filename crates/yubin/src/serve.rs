@@ -8,7 +8,9 @@ use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
 use yubin_server::auth::PasswordChecker;
 use yubin_server::dns::Dns;
+use yubin_server::mailauth::DkimSigner;
 use yubin_server::net::{self, tls};
+use yubin_server::smtp::inbound::InboundChecks;
 use yubin_server::smtp::queue::runner::QueueRunner;
 use yubin_server::smtp::submission::Submission;
 use yubin_server::smtp::{Mode, Service, SmtpConfig};
@@ -36,11 +38,29 @@ pub async fn run(config: Config) -> Result<(), String> {
     let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
 
+    // One resolver (and cache) for MX lookups and sender authentication.
+    let dns = Arc::new(Dns::new(&config.dns)?);
     for (name, mode, smtp) in [
         ("smtp", Mode::Mx, &config.smtp),
         ("lmtp", Mode::Lmtp, &config.lmtp),
     ] {
-        start_listeners(name, mode, smtp, &config, &store, &tls, &shutdown).await?;
+        let service = match mode {
+            Mode::Mx => Service::mx(
+                smtp.clone(),
+                config.server.hostname.clone(),
+                store.clone(),
+                Some(tls.clone()),
+                InboundChecks::new(&config.checks, dns.clone()),
+            ),
+            _ => Service::new(
+                mode,
+                smtp.clone(),
+                config.server.hostname.clone(),
+                store.clone(),
+                Some(tls.clone()),
+            ),
+        };
+        start_listeners(name, service, smtp, &shutdown).await?;
     }
     // One pool of password checkers for every protocol, so a login storm on one cannot take
     // more than the machine's cores.
@@ -50,7 +70,6 @@ pub async fn run(config: Config) -> Result<(), String> {
     start_pop3(&config, &store, &tls, &passwords, &shutdown).await?;
     start_submission(&config, &store, &tls, &passwords, &shutdown).await?;
     admin::socket::listen(&data, store.clone(), shutdown.clone())?;
-    let dns = Arc::new(Dns::new(&config.dns)?);
     let runner = QueueRunner::new(
         store.clone(),
         dns,
@@ -81,20 +100,10 @@ pub async fn run(config: Config) -> Result<(), String> {
 
 async fn start_listeners(
     name: &str,
-    mode: Mode,
+    service: Arc<Service>,
     smtp: &SmtpConfig,
-    config: &Config,
-    store: &MailStore,
-    tls: &tokio_rustls::TlsAcceptor,
     shutdown: &net::Shutdown,
 ) -> Result<(), String> {
-    let service = Service::new(
-        mode,
-        smtp.clone(),
-        config.server.hostname.clone(),
-        store.clone(),
-        Some(tls.clone()),
-    );
     for listener in net::bind_all(&smtp.listen).await? {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         say(&format!("yubin: listening {name} {addr}"));
@@ -167,7 +176,10 @@ async fn start_submission(
         store.clone(),
         Some(tls.clone()),
         passwords.clone(),
-        Submission::new(config.sending.clone()),
+        Submission::new(
+            config.sending.clone(),
+            Some(DkimSigner::new(&config.server.data_dir)),
+        ),
     );
     let listen = [&config.submission.listen, &config.submission.listen_tls];
     start_pair(

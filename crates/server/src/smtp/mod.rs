@@ -15,6 +15,7 @@
 //!   outbound queue in the same commit.
 
 pub mod errors;
+pub mod inbound;
 pub mod outbound;
 pub mod queue;
 mod sasl;
@@ -33,6 +34,7 @@ use yubin_store::MailStore;
 
 use crate::auth::PasswordChecker;
 use crate::net::Shutdown;
+use inbound::InboundChecks;
 use submission::Submission;
 
 /// `[smtp]` settings (the MX service); `[lmtp]` and `[submission]` use the same keys.
@@ -129,6 +131,8 @@ pub struct Service {
     pub passwords: Option<PasswordChecker>,
     /// The sending policy (submission only).
     pub submission: Option<Submission>,
+    /// SPF/DKIM/DMARC checks (MX only).
+    pub inbound: Option<InboundChecks>,
 }
 
 impl Service {
@@ -150,6 +154,29 @@ impl Service {
             connections,
             passwords: None,
             submission: None,
+            inbound: None,
+        })
+    }
+
+    /// Builds the shared state of an MX listener that checks senders with `inbound`.
+    pub fn mx(
+        config: SmtpConfig,
+        hostname: String,
+        store: MailStore,
+        tls: Option<TlsAcceptor>,
+        inbound: Option<InboundChecks>,
+    ) -> Arc<Self> {
+        let connections = Arc::new(Semaphore::new(config.max_connections));
+        Arc::new(Self {
+            mode: Mode::Mx,
+            config,
+            hostname,
+            store,
+            tls,
+            connections,
+            passwords: None,
+            submission: None,
+            inbound,
         })
     }
 
@@ -172,6 +199,7 @@ impl Service {
             connections,
             passwords: Some(passwords),
             submission: Some(policy),
+            inbound: None,
         })
     }
 

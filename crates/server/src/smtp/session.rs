@@ -22,9 +22,10 @@ use yubin_proto::smtp::reply::Reply;
 use yubin_store::{AccountInfo, Delivery, Resolution, Resolved};
 
 use super::errors::reply_for;
+use super::inbound::Decision;
 use super::sasl::{self, Exchange, Step};
 use super::submission::{self, headers, limits::Exceeded};
-use super::trace::{TraceInfo, queue_id, with_trace_headers};
+use super::trace::{TraceInfo, queue_id, with_trace_headers, without_own_auth_results};
 use super::{Mode, Service};
 use crate::net::Shutdown;
 
@@ -784,6 +785,34 @@ impl Conn {
                 Err(reply) => return vec![reply],
             }
         }
+        if let (Mode::Mx, Some(checks)) = (self.service.mode, &self.service.inbound) {
+            let hostname = &self.service.hostname;
+            let clean = without_own_auth_results(&body, hostname);
+            let domains = recipient_domains(&envelope.recipients);
+            let decision = checks
+                .decide(
+                    self.peer.ip(),
+                    &greeting.helo,
+                    &envelope.mail_from,
+                    hostname,
+                    &clean,
+                    &domains,
+                )
+                .await;
+            match decision {
+                Decision::Reject(domain) => {
+                    return vec![Reply::new(
+                        550,
+                        "5.7.1",
+                        format!("Message rejected by the DMARC policy of {domain}"),
+                    )];
+                }
+                Decision::Accept(mut field) => {
+                    field.extend_from_slice(&clean);
+                    body = field;
+                }
+            }
+        }
         let single = (envelope.recipients.len() == 1).then(|| envelope.recipients[0].0.as_str());
         let message = with_trace_headers(
             &TraceInfo {
@@ -914,13 +943,18 @@ impl Conn {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        let missing = headers::missing_fields(&facts, id, &self.service.hostname, now);
-        if missing.is_empty() {
-            return Ok(body);
+        let mut message = headers::missing_fields(&facts, id, &self.service.hostname, now);
+        message.extend_from_slice(&body);
+        drop(body);
+        if let Some(signer) = &policy.dkim {
+            let domain = submission::signing_domain(&self.service.store, user, &facts.from);
+            let mut signed = signer.sign(&domain, &message);
+            if !signed.is_empty() {
+                signed.extend_from_slice(&message);
+                message = signed;
+            }
         }
-        let mut out = missing;
-        out.extend_from_slice(&body);
-        Ok(out)
+        Ok(message)
     }
 
     fn auth_allowed(&self) -> bool {
@@ -1035,4 +1069,15 @@ fn rate_limited(which: Exceeded, what: &str) -> Reply {
         "4.7.1",
         format!("Too many {what} sent by {whose} in the last hour; try again later"),
     )
+}
+
+/// The domains of the accepted recipients, each once.
+fn recipient_domains(recipients: &[(String, Resolution)]) -> Vec<String> {
+    let mut domains: Vec<String> = recipients
+        .iter()
+        .filter_map(|(a, _)| a.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()))
+        .collect();
+    domains.sort();
+    domains.dedup();
+    domains
 }

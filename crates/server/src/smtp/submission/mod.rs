@@ -10,6 +10,8 @@
 //! - Limits are messages and recipients per hour per account and per domain ([`limits`]); past
 //!   one the client gets 451 4.7.1 and may retry later.
 //! - Missing Date and Message-ID are added (RFC 6409 §8.2, §8.3); nothing else is rewritten.
+//! - Then the message is DKIM-signed (RFC 6376) with every key of its From: domain when that is
+//!   hosted here, else of the account's domain ([`signing_domain`]).
 
 pub(crate) mod headers;
 pub(crate) mod limits;
@@ -18,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use yubin_proto::Address;
 use yubin_store::{AccountInfo, MailStore, Resolved, Result};
 
+use crate::mailauth::DkimSigner;
 use limits::SendLimits;
 
 /// `[sending]` settings: the submission policy for authenticated senders.
@@ -72,13 +75,18 @@ impl SendingConfig {
 pub struct Submission {
     pub(crate) config: SendingConfig,
     pub(crate) limits: SendLimits,
+    pub(crate) dkim: Option<DkimSigner>,
 }
 
 impl Submission {
-    /// The policy for `config`.
-    pub fn new(config: SendingConfig) -> Self {
+    /// The policy for `config`, signing with `dkim` when given.
+    pub fn new(config: SendingConfig, dkim: Option<DkimSigner>) -> Self {
         let limits = SendLimits::new(&config);
-        Self { config, limits }
+        Self {
+            config,
+            limits,
+            dkim,
+        }
     }
 }
 
@@ -107,4 +115,13 @@ pub(crate) fn may_send_as(store: &MailStore, account: &AccountInfo, address: &st
 /// The domain part of a normalized account address.
 pub(crate) fn domain_of(address: &str) -> &str {
     address.rsplit_once('@').map_or("", |(_, d)| d)
+}
+
+/// The domain whose DKIM keys sign a submitted message: the From: domain when it is hosted
+/// here (so DMARC alignment holds for aliases in other hosted domains), else the account's.
+pub(crate) fn signing_domain(store: &MailStore, account: &AccountInfo, from: &[String]) -> String {
+    from.first()
+        .map(|a| domain_of(a).to_ascii_lowercase())
+        .filter(|d| store.is_local_domain(d).unwrap_or(false))
+        .unwrap_or_else(|| domain_of(&account.address).to_string())
 }
