@@ -248,3 +248,42 @@ def test_sigkill_while_sending_loses_and_duplicates_nothing(pair):
     time.sleep(3)
     assert len(b.messages(BOB)) == count
     a.admin("check")
+
+
+def test_smart_host_with_auth(make_server):
+    # The smart host is another Yubin's submission port: it wants STARTTLS, then AUTH, and
+    # the sender must be its account's own address, so it hosts a.test with alice too.
+    relay = make_server({"server": {"hostname": "relay.test"}})
+    for domain in ("a.test", "b.test"):
+        relay.admin("domain", "add", domain)
+    relay.admin("account", "add", ALICE, "--password", PASSWORD)
+    relay.admin("account", "add", BOB, "--password", PASSWORD)
+    a = make_server({
+        "server": {"hostname": "mx.a.test"},
+        "outbound": {"relay": f"127.0.0.1:{relay.submission_port}", "relay_user": ALICE,
+                     "relay_password": PASSWORD, "tls": "required"},
+        "queue": {"min_backoff_secs": 1, "max_backoff_secs": 1},
+    })
+    a.admin("domain", "add", "a.test")
+    a.admin("account", "add", ALICE, "--password", PASSWORD)
+    send(a, [BOB], "via the smart host", msgid="<relay.1@a.test>")
+    try:
+        rows = wait_for("bob's copy at the relay", lambda: relay.messages(BOB), timeout=15)
+    except AssertionError:
+        raise AssertionError(a.admin("queue", "list").stdout)
+    msg = parsed(relay.show(BOB, rows[0].uid))
+    assert msg["Message-ID"] == "<relay.1@a.test>"
+    assert any("by relay.test" in r and "ESMTPSA" in r for r in msg.get_all("Received"))
+    wait_for("an empty queue", lambda: not queue_ids(a))
+    # A wrong password at the relay is a temporary failure: the mail waits, nothing bounces.
+    a.stop()
+    a.config["outbound"]["relay_password"] = "wrong"
+    a.write_config()
+    a.start()
+    send(a, [BOB], "wrong relay password")
+    time.sleep(3)
+    ids = queue_ids(a)
+    assert len(ids) == 1
+    show = a.admin("queue", "show", ids[0]).stdout
+    assert "status=pending" in show and "535" in show, show
+    assert a.messages(ALICE) == []

@@ -127,14 +127,18 @@ class Server:
             "checks": {"enabled": False},
         }
         self.config = merge_config(base, config)
-        with open(self.config_path, "w") as f:
-            f.write(toml_dumps(self.config))
+        self.write_config()
         self.serve_args: list[str] = []  # extra `yubin serve` arguments
         self.env: dict[str, str] = {}  # extra environment for `yubin serve`
         self.proc: subprocess.Popen | None = None
         self.listeners: dict[str, list[tuple[str, int]]] = {}
         self._stderr: list[str] = []
         self._stdout: list[str] = []
+
+    def write_config(self) -> None:
+        """Writes `self.config` to the config file (after changing it; restart to apply)."""
+        with open(self.config_path, "w") as f:
+            f.write(toml_dumps(self.config))
 
     # ---- lifecycle -------------------------------------------------------
 

@@ -160,6 +160,13 @@ pub async fn host_hops(dns: &Dns, host: &str, port: u16) -> Result<Vec<Hop>, Out
     if let Some(ip) = ip_literal(host) {
         return Ok(vec![literal_hop(host, ip, port)]);
     }
+    // A relay written as a bare address ("127.0.0.1:587") is that address, not a name.
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![Hop {
+            host: host.to_string(),
+            addr: SocketAddr::new(ip, port),
+        }]);
+    }
     match dns.addresses(host).await {
         Ok(addrs) if !addrs.is_empty() => Ok(addrs
             .into_iter()
