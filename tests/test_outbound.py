@@ -287,3 +287,30 @@ def test_smart_host_with_auth(make_server):
     show = a.admin("queue", "show", ids[0]).stdout
     assert "status=pending" in show and "535" in show, show
     assert a.messages(ALICE) == []
+
+
+def test_tls_policy_per_destination(pair, make_server):
+    _, b, dns = pair
+    resolver = {"nameservers": [f"127.0.0.1:{dns.port}"], "timeout_ms": 2000}
+
+    def sender(outbound):
+        srv = make_server({"server": {"hostname": "mx.a.test"}, "dns": resolver,
+                           "outbound": {"port": b.smtp_port, **outbound}})
+        srv.admin("domain", "add", "a.test")
+        srv.admin("account", "add", ALICE, "--password", PASSWORD)
+        publish_dkim(srv, dns, "a.test")  # b.test enforces a.test's DMARC policy
+        return srv
+
+    def protocol_at_b(srv, subject):
+        send(srv, [BOB], subject)
+        rows = wait_for(subject, lambda: [r for r in b.messages(BOB)
+                                          if subject in parsed(b.show(BOB, r.uid))["Subject"]])
+        received = parsed(b.show(BOB, rows[0].uid)).get_all("Received")
+        return next(r.split(" with ")[1].split()[0] for r in received if "by mx.b.test" in r)
+
+    plain = sender({"tls": "none"})
+    assert protocol_at_b(plain, "no tls") == "ESMTP"
+    plain.stop()
+    # TLS off in general, but required for b.test
+    required = sender({"tls": "none", "tls_domains": {"b.test": "required"}})
+    assert protocol_at_b(required, "tls for b.test") == "ESMTPS"

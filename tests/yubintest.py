@@ -63,6 +63,9 @@ def _toml_value(v) -> str:
         return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):  # an inline table
+        return "{ " + ", ".join(f"{_toml_value(str(k))} = {_toml_value(x)}"
+                                for k, x in v.items()) + " }"
     raise TypeError(f"cannot write {v!r} as TOML")
 
 

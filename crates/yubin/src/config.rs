@@ -384,6 +384,8 @@ fn outbound_toml(c: &OutboundConfig) -> String {
          data_end_timeout_secs = {}\n\
          # STARTTLS: \"none\", \"opportunistic\" (when offered, unverified), \"required\", \"verify\".\n\
          tls = \"{tls}\"\n\
+         # Per destination domain, overriding tls: {{ \"bank.example\" = \"verify\" }}.\n\
+         tls_domains = {{}}\n\
          # PEM CA certificates for tls = \"verify\"; empty: the built-in Mozilla roots.\n\
          ca_file = \"{}\"\n\
          # Send everything through this smart host (\"host:port\"); empty: MX lookups.\n\

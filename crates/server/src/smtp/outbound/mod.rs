@@ -21,6 +21,8 @@ pub mod client;
 pub mod resolve;
 mod tls;
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::dns::Dns;
@@ -50,6 +52,9 @@ pub struct OutboundConfig {
     pub data_end_timeout_secs: u64,
     /// TLS policy for every connection: `none`, `opportunistic`, `required`, `verify`.
     pub tls: TlsPolicy,
+    /// Policies for particular destination domains, overriding `tls` (`{ "bank.example" =
+    /// "verify" }`): TLS required where configured.
+    pub tls_domains: BTreeMap<String, TlsPolicy>,
     /// PEM file of CA certificates for `tls = "verify"`; empty: the Mozilla roots built in
     /// (webpki-roots).
     pub ca_file: String,
@@ -73,6 +78,7 @@ impl Default for OutboundConfig {
             data_block_timeout_secs: 180,
             data_end_timeout_secs: 600,
             tls: TlsPolicy::Opportunistic,
+            tls_domains: BTreeMap::new(),
             ca_file: String::new(),
             relay: String::new(),
             relay_user: String::new(),
@@ -87,7 +93,9 @@ impl OutboundConfig {
         if !self.relay.is_empty() {
             resolve::parse_relay(&self.relay)?;
         }
-        if self.tls == TlsPolicy::Verify {
+        if self.tls == TlsPolicy::Verify
+            || self.tls_domains.values().any(|p| *p == TlsPolicy::Verify)
+        {
             tls::connector(TlsPolicy::Verify, &self.ca_file)?;
         }
         if self.relay_user.is_empty() != self.relay_password.is_empty() {
@@ -189,7 +197,14 @@ pub async fn deliver_domain(
         recipients,
         message,
     };
-    deliver_to_hops(cfg, &hops, credentials.as_ref(), &envelope).await
+    let policy = cfg.tls_domains.get(&domain.to_ascii_lowercase()).copied();
+    match policy {
+        Some(tls) if tls != cfg.tls => {
+            let cfg = OutboundConfig { tls, ..cfg.clone() };
+            deliver_to_hops(&cfg, &hops, credentials.as_ref(), &envelope).await
+        }
+        _ => deliver_to_hops(cfg, &hops, credentials.as_ref(), &envelope).await,
+    }
 }
 
 /// Tries `hops` in order until no recipient is left with a temporary outcome (RFC 5321 §5.1);
