@@ -112,28 +112,36 @@ class Watcher(threading.Thread):
                         break
                 self.sock.sendall(b"DONE\r\n")
                 self.until_tagged(tag)
-                lines = self.until_tagged(
-                    self.cmd(f"UID FETCH {last + 1}:* (UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"))
-                now = time.monotonic()
-                found = []
-                for line in lines:
-                    if b" FETCH " not in line:
-                        continue
-                    m = UID_RE.search(line)
-                    if not m or int(m.group(1)) <= last:
-                        continue
-                    last = max(last, int(m.group(1)))
-                    mid = MSGID_RE.search(line)
-                    if mid and mid.group(1).startswith(self.prefix):
-                        found.append(mid.group(1))
-                if found:
-                    with self.lock:
-                        for mid in found:
-                            if (self.user, mid) in self.seen:
-                                self.seen["dup"] += 1
-                            else:
-                                self.seen[(self.user, mid)] = now
-                        self.changed.notify_all()
+                # The server reports new messages after any command's own answer, so an
+                # EXISTS in a FETCH's answer may name messages that FETCH did not return, and
+                # the next IDLE will not announce them again: fetch until none is new.
+                more = True
+                while more:
+                    lines = self.until_tagged(self.cmd(
+                        f"UID FETCH {last + 1}:* (UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"))
+                    now = time.monotonic()
+                    found = []
+                    more = False
+                    for line in lines:
+                        if EXISTS_RE.match(line):
+                            more = True
+                        if b" FETCH " not in line:
+                            continue
+                        m = UID_RE.search(line)
+                        if not m or int(m.group(1)) <= last:
+                            continue
+                        last = max(last, int(m.group(1)))
+                        mid = MSGID_RE.search(line)
+                        if mid and mid.group(1).startswith(self.prefix):
+                            found.append(mid.group(1))
+                    if found:
+                        with self.lock:
+                            for mid in found:
+                                if (self.user, mid) in self.seen:
+                                    self.seen["dup"] += 1
+                                else:
+                                    self.seen[(self.user, mid)] = now
+                            self.changed.notify_all()
         except Exception as e:  # reported by the main thread
             self.error = e
             self.ready.set()

@@ -15,6 +15,9 @@
 #   SIZE          body bytes per message (default 4096)
 #   PER_CONN      messages per submission connection (default 100)
 #   REPS          runs per sender (default 3; the median is reported)
+#   RUN_TIMEOUT   longest one run may take, in seconds (default 300)
+#   SENDER_TOML   extra TOML for the Yubin sender, for experiments (e.g. a [queue] section;
+#                 not [server], [smtp], [submission], [imap], [sending] or [outbound])
 #   OUT           results file (default bench/outbound/results-<UTC date>.md)
 #   KEEP          1 = keep the work directory with the logs (default 0)
 #   MAX_SECONDS   hard cap for the whole script (default 1800)
@@ -30,6 +33,7 @@ SIZE=${SIZE:-4096}
 PER_CONN=${PER_CONN:-100}
 REPS=${REPS:-3}
 KEEP=${KEEP:-0}
+SENDER_TOML=${SENDER_TOML:-}
 MAX_SECONDS=${MAX_SECONDS:-1800}
 STAMP=$(date -u +%Y-%m-%dT%H%MZ)
 OUT=${OUT:-$HERE/results-$STAMP.md}
@@ -200,7 +204,8 @@ recipients_per_hour = 100000000
 domain_messages_per_hour = 100000000
 domain_recipients_per_hour = 100000000
 [outbound]
-relay = \"[$HOST]:$R_SMTP\""
+relay = \"[$HOST]:$R_SMTP\"
+$SENDER_TOML"
 Y_SUB=$(listener yubin submission)
 [ -n "$Y_SUB" ] || die "yubin sender did not report a submission listener"
 yadmin yubin domain add a.test >/dev/null || die "sender: domain add"
@@ -277,16 +282,46 @@ declare -A R
 field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | head -1; }
 median() { printf '%s\n' "$@" | grep -v '^-$' | sort -g | awk '{a[NR]=$1} END { if (NR == 0) print "-"; else if (NR % 2) print a[(NR+1)/2]; else printf "%g\n", (a[NR/2]+a[NR/2+1])/2 }'; }
 LOADS=()
+# One run may take RUN_TIMEOUT seconds (default 300), never past the deadline.
+run_timeout() { local left=$((DEADLINE - SECONDS - 30)); echo $((left < ${RUN_TIMEOUT:-300} ? left : ${RUN_TIMEOUT:-300})); }
+
+# Connections from the sender to the receiver, sampled every 0.1 s while a run lasts.
+sample_connections() { # file
+    while :; do
+        ss -tnH state established "( dport = :$R_SMTP )" | wc -l
+        sleep 0.1
+    done >"$1"
+}
+conn_stats() { # file -> "mean max" over the samples with a connection open
+    awk '$1 > 0 { n++; s += $1; if ($1 > m) m = $1 } END { if (n) printf "%.1f %d", s / n, m; else print "0 0" }' "$1"
+}
+# Yubin's store commits: units committed and seconds they waited, from `admin metrics`.
+commit_units() { # name -> "count sum"
+    yadmin "$1" metrics | awk '/^yubin_store_commit_seconds_count\{kind="foreground"\}/ { c = $2 }
+        /^yubin_store_commit_seconds_sum\{kind="foreground"\}/ { s = $2 } END { print c + 0, s + 0 }'
+}
 
 one_run() { # sender rep
-    local t=$1 rep=$2 pid c0 c1 r0 r1 m0 m1 w0 w1 out i
+    local t=$1 rep=$2 pid c0 c1 r0 r1 m0 m1 w0 w1 out i sampler cs u0 u1
     pid=$(pid_of "$t")
+    u0=$(commit_units yubin)
+    sample_connections "$LOGS/conns-$t-$rep" &
+    sampler=$!
+    PIDS_TO_KILL+=("$sampler")
     c0=$(cpu_of "$pid") r0=$(cpu_of "${Y_PID[receiver]}") m0=$(machine_busy) w0=$(date +%s.%N)
     if out=$($PY "$HERE/load.py" --submit "$HOST:${SUBMIT[$t]}" --password "${AUTHPW[$t]}" \
         --watch "$HOST:$R_IMAP" --imap-password "$PASS" --accounts "$ACCOUNTS" \
         --clients "$CLIENTS" --messages "$MESSAGES" --size "$SIZE" --per-conn "$PER_CONN" \
-        --tag "$t-$rep-$STAMP" --timeout $((DEADLINE - SECONDS - 30)) 2>>"$LOGS/load.log"); then
+        --tag "$t-$rep-$STAMP" --timeout "$(run_timeout)" 2>>"$LOGS/load.log"); then
         c1=$(cpu_of "$pid") r1=$(cpu_of "${Y_PID[receiver]}") m1=$(machine_busy) w1=$(date +%s.%N)
+        kill "$sampler" 2>/dev/null
+        wait "$sampler" 2>/dev/null || true
+        u1=$(commit_units yubin)
+        cs=$(conn_stats "$LOGS/conns-$t-$rep")
+        out="$out conns_mean=${cs% *} conns_max=${cs#* }"
+        if [ "$t" = yubin ]; then
+            out="$out commit_units=$(awk -v a="$u0" -v b="$u1" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%d commit_wait_ms=%.1f", y[1] - x[1], (y[1] - x[1]) ? 1000 * (y[2] - x[2]) / (y[1] - x[1]) : 0 }')"
+        fi
         out="$out sender_cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')"
         out="$out receiver_cpu_s=$(awk -v a="$r0" -v b="$r1" 'BEGIN { printf "%.2f", b - a }')"
         out="$out machine_cores_busy=$(awk -v a="$m0" -v b="$m1" -v s="$w0" -v e="$w1" 'BEGIN { printf "%.2f", (b - a) / (e - s) }')"
@@ -294,6 +329,8 @@ one_run() { # sender rep
         R[$t/$rep]=$out
         log "rep $rep $t: $out"
     else
+        kill "$sampler" 2>/dev/null
+        wait "$sampler" 2>/dev/null || true
         R[$t/$rep]=-
         log "rep $rep $t: FAIL ($(tail -1 "$LOGS/load.log"))"
     fi
@@ -336,6 +373,7 @@ summary() { # sender key
     for ((r = 1; r <= REPS; r++)); do
         line=${R[$1/$r]:--}
         if [ "$line" = - ]; then vals+=(-); else vals+=("$(field "$2" "$line")"); fi
+        [ -n "${vals[-1]}" ] || vals[-1]=-
     done
     echo "$(median "${vals[@]}")|${vals[*]}"
 }
@@ -367,11 +405,16 @@ ELAPSED=$((SECONDS - START))
     row "receiver CPU s per run" receiver_cpu_s
     row "load generator CPU s per run" client_cpu_s
     row "machine cores busy (of $(nproc))" machine_cores_busy
+    row "sender -> receiver connections, mean while any" conns_mean
+    row "sender -> receiver connections, max" conns_max
+    row "Yubin sender: store commit units per run" commit_units
+    row "Yubin sender: mean wait per commit unit, ms" commit_wait_ms
     row "duplicates at the receiver" duplicates
     echo
     echo "- Yubin: $("$YUBIN_BIN" --version 2>/dev/null || echo "$YUBIN_BIN"), submission AUTH PLAIN without TLS"
     echo "  (allow_plaintext_auth), [outbound] relay = receiver, [queue] defaults (max_concurrency 100,"
     echo "  destination_concurrency 20), tls = opportunistic."
+    [ -z "$SENDER_TOML" ] || echo "- SENDER_TOML (experiment): $(tr '\n' ' ' <<<"$SENDER_TOML")"
     echo "- Postfix $PF_VERSION: built-in defaults plus relayhost, mynetworks, smtp_tls_security_level = may;"
     echo "  $PF_SETTINGS"
     echo "- TLS to the receiver: $TLS_NOTE"
