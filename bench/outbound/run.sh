@@ -50,9 +50,13 @@ die() { log "FATAL: $*"; exit 1; }
 [ -x "$YUBIN_BIN" ] || die "no yubin binary at $YUBIN_BIN (cargo build --release -p yubin)"
 
 # The whole script runs under a watchdog: past MAX_SECONDS it is sent SIGTERM, and the EXIT
-# trap below stops everything it started.
+# trap below stops everything it started. The watchdog's sleep has no stdout or stderr and is
+# killed with it, so it never outlives the script holding a caller's pipe open.
 (
-    sleep "$MAX_SECONDS"
+    trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+    sleep "$MAX_SECONDS" </dev/null >/dev/null 2>&1 &
+    nap=$!
+    wait "$nap"
     log "MAX_SECONDS=$MAX_SECONDS reached, stopping"
     kill -TERM $$ 2>/dev/null
 ) &
@@ -123,6 +127,34 @@ cpu_of() { $PY "$HERE/cpu.py" "$@"; }
 # busy CPU seconds of the whole machine (all cores), from /proc/stat
 machine_busy() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; printf "%.2f\n", (t - $5 - $6) / 100 }' /proc/stat; }
 
+# ---------------------------------------------------------------- local DNS
+# Yubin looks up SPF, DKIM and DMARC for mail arriving on its MX port ([checks], on by
+# default), through [dns]. Both instances ask tests/dnsserver.py on loopback instead of the
+# machine's resolver, so no query leaves the machine and none waits for a timeout. The zone
+# gives the senders' names what a real setup would publish: SPF for the envelope domain
+# (a.test, the same for both senders) and for both HELO names, and a DMARC record.
+cat >"$WORK/zone.json" <<EOF
+{
+  "a.test": {"TXT": ["v=spf1 ip4:127.0.0.0/8 -all"], "MX": [[10, "mx.a.test"]]},
+  "_dmarc.a.test": {"TXT": ["v=DMARC1; p=none"]},
+  "mx.a.test": {"A": ["127.0.0.1"], "TXT": ["v=spf1 ip4:127.0.0.0/8 -all"]},
+  "mx.p.test": {"A": ["127.0.0.1"], "TXT": ["v=spf1 ip4:127.0.0.0/8 -all"]},
+  "b.test": {"MX": [[10, "mx.b.test"]]},
+  "mx.b.test": {"A": ["127.0.0.1"]}
+}
+EOF
+# It serves until its standard input closes: a fifo whose writing end this shell holds.
+mkfifo "$WORK/dns.in"
+$PY "$ROOT/tests/dnsserver.py" "$WORK/zone.json" <"$WORK/dns.in" >"$WORK/dns.port" 2>"$LOGS/dns.log" &
+PIDS_TO_KILL+=("$!")
+exec 9>"$WORK/dns.in"
+for ((i = 0; i < 100; i++)); do [ -s "$WORK/dns.port" ] && break; sleep 0.1; done
+DNS_PORT=$(head -1 "$WORK/dns.port")
+[ -n "$DNS_PORT" ] || die "tests/dnsserver.py did not start (see $LOGS/dns.log)"
+DNS_TOML="[dns]
+nameservers = [\"$HOST:$DNS_PORT\"]
+timeout_ms = 2000"
+
 # ---------------------------------------------------------------- Yubin instances
 # start_yubin NAME HOSTNAME EXTRA_TOML: starts one instance; sets Y_PID[NAME], Y_OUT[NAME].
 declare -A Y_PID Y_DIR
@@ -172,7 +204,8 @@ listen_tls = []
 [imap]
 listen = [\"$HOST:0\"]
 listen_tls = []
-max_commands_per_sec = 1000000"
+max_commands_per_sec = 1000000
+$DNS_TOML"
 R_SMTP=$(listener receiver smtp)
 R_IMAP=$(listener receiver imap)
 [ -n "$R_SMTP" ] && [ -n "$R_IMAP" ] || die "receiver did not report its smtp/imap listeners"
@@ -203,6 +236,7 @@ messages_per_hour = 100000000
 recipients_per_hour = 100000000
 domain_messages_per_hour = 100000000
 domain_recipients_per_hour = 100000000
+$DNS_TOML
 [outbound]
 relay = \"[$HOST]:$R_SMTP\"
 $SENDER_TOML"
