@@ -128,6 +128,7 @@ class Server:
             # SPF/DKIM/DMARC need DNS: the tests of them (test_outbound.py) turn the checks on
             # with their own DNS server; elsewhere the stored bytes stay exactly as sent.
             "checks": {"enabled": False},
+            "http": {"listen": [f"{HOST}:0"]},
         }
         self.config = merge_config(base, config)
         self.write_config()
@@ -196,7 +197,7 @@ class Server:
             elif line == "yubin: ready":
                 break
         for proto in ("smtp", "lmtp", "imap", "imaps", "pop3", "pop3s", "submission",
-                      "submissions"):
+                      "submissions", "http"):
             assert proto in self.listeners, (
                 f"no 'yubin: listening {proto} ...' line before ready; stdout={self._stdout}"
             )
@@ -318,6 +319,21 @@ class Server:
         port = {"smtp": self.smtp_port, "lmtp": self.lmtp_port,
                 "submission": self.submission_port}[proto]
         return RawSession(HOST, port, timeout=timeout)
+
+    @property
+    def http_port(self) -> int:
+        return self.listeners["http"][0][1]
+
+    def http(self, path: str, timeout: float = 10) -> tuple[int, str]:
+        """GET http://HOST:http_port/path; (status, body)."""
+        import urllib.error
+        import urllib.request
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{self.http_port}{path}",
+                                        timeout=timeout) as r:
+                return r.status, r.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode("utf-8", "replace")
 
     @property
     def submission_port(self) -> int:

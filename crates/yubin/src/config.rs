@@ -12,6 +12,7 @@ use yubin_server::smtp::inbound::ChecksConfig;
 use yubin_server::smtp::outbound::{OutboundConfig, TlsPolicy};
 use yubin_server::smtp::queue::QueueConfig;
 use yubin_server::smtp::submission::SendingConfig;
+use yubin_web::HttpConfig;
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -35,6 +36,8 @@ pub struct Config {
     pub dns: DnsConfig,
     /// `[checks]`: SPF/DKIM/DMARC on the MX port.
     pub checks: ChecksConfig,
+    /// `[http]`: health, readiness and metrics over HTTP.
+    pub http: HttpConfig,
     /// `[imap]`: IMAP4rev2/rev1 for mail clients.
     pub imap: ImapConfig,
     /// `[pop3]`: POP3 for mail clients that download.
@@ -101,6 +104,7 @@ impl Default for Config {
             outbound: OutboundConfig::default(),
             dns: DnsConfig::default(),
             checks: ChecksConfig::default(),
+            http: HttpConfig::default(),
             imap: ImapConfig::with_listen(
                 vec![if root { "0.0.0.0:143" } else { "0.0.0.0:1143" }.into()],
                 vec![if root { "0.0.0.0:993" } else { "0.0.0.0:1993" }.into()],
@@ -160,6 +164,10 @@ impl Config {
             return Err("submission.max_auth_failures must be at least 1".into());
         }
         self.sending.validate()?;
+        for addr in &self.http.listen {
+            addr.parse::<std::net::SocketAddr>()
+                .map_err(|_| format!("http.listen: '{addr}' is not an address:port"))?;
+        }
         self.queue.validate()?;
         self.outbound.validate()?;
         for ns in &self.dns.nameservers {
@@ -271,7 +279,7 @@ impl Config {
              purge_grace_secs = {}\n\
              # Most deleted messages physically removed per second (less while clients are busy).\n\
              purge_rate = {}\n\n\
-             {}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n\
+             {}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n\
              [tls]\n\
              # PEM certificate chain for STARTTLS. Empty: a self-signed certificate is generated\n\
              # under DATA_DIR/tls/ on first start.\n\
@@ -305,6 +313,7 @@ impl Config {
             outbound_toml(&d.outbound),
             dns_toml(&d.dns, &list),
             checks_toml(&d.checks, &list),
+            http_toml(&d.http, &list),
             imap_toml(&d.imap, &list),
             pop3_toml(&d.pop3, &list),
         )
@@ -421,6 +430,16 @@ fn checks_toml(c: &ChecksConfig, list: &dyn Fn(&[String]) -> String) -> String {
         c.enabled,
         c.dmarc_reject,
         list(&c.dmarc_reject_exempt),
+    )
+}
+
+fn http_toml(c: &HttpConfig, list: &dyn Fn(&[String]) -> String) -> String {
+    format!(
+        "[http]\n\
+         # /health (alive), /ready (store answers, data directory writable), /metrics.\n\
+         # Addresses for plain HTTP (\"IP:port\"; [] disables); keep it internal.\n\
+         listen = {}\n",
+        list(&c.listen)
     )
 }
 

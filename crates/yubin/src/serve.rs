@@ -70,6 +70,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     start_pop3(&config, &store, &tls, &passwords, &shutdown).await?;
     start_submission(&config, &store, &tls, &passwords, &shutdown).await?;
     admin::socket::listen(&data, store.clone(), shutdown.clone())?;
+    start_http(&config, &store, &shutdown).await?;
     let runner = QueueRunner::new(
         store.clone(),
         dns,
@@ -161,6 +162,28 @@ async fn start_pop3(
         move |stream, peer, down, tls| service.clone().handle(stream, peer, down, tls),
     )
     .await
+}
+
+async fn start_http(
+    config: &Config,
+    store: &MailStore,
+    shutdown: &net::Shutdown,
+) -> Result<(), String> {
+    let listeners = net::bind_all(&config.http.listen).await?;
+    if listeners.is_empty() {
+        return Ok(());
+    }
+    let web = yubin_web::Web::new(
+        store.clone(),
+        config.server.data_dir.clone(),
+        Arc::new(crate::metrics::render),
+    );
+    for listener in listeners {
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        say(&format!("yubin: listening http {addr}"));
+        web.clone().serve(listener, shutdown.clone());
+    }
+    Ok(())
 }
 
 async fn start_submission(

@@ -1,0 +1,83 @@
+"""The HTTP listener: /health, /ready (store answers, data directory writable) and /metrics.
+
+The read-only test mounts a tmpfs for the data directory and remounts it read-only, as ext4 does
+to itself after an I/O error; /ready must turn 503 within 10 s and recover after a rw remount.
+"""
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from yubintest import Server, make_message
+
+
+def test_health_ready_and_metrics(example):
+    assert example.http("/health") == (200, "ok\n")
+    status, body = example.http("/ready")
+    assert status == 200 and json.loads(body) == {"ready": True}, body
+    with example.smtp() as s:
+        s.sendmail("s@remote.test", ["alice@example.test"],
+                   make_message("s@remote.test", "alice@example.test"))
+    status, text = example.http("/metrics")
+    assert status == 200
+    assert "# TYPE yubin_purge_backlog gauge" in text, text[:2000]
+    assert "yubin_store_commit_seconds_bucket" in text, text[:2000]
+    assert example.http("/nowhere")[0] == 404
+
+
+def run(*args):
+    return subprocess.run(list(args), capture_output=True, text=True)
+
+
+@pytest.fixture
+def ext4_dir():
+    """A small ext4 filesystem (loop device, errors=remount-ro) mounted on a temporary
+    directory, and the sysfs switch that makes ext4 report an error on it."""
+    where = tempfile.mkdtemp(prefix="yubin-ro-")
+    image = where + ".img"
+    if os.geteuid() != 0:
+        pytest.skip("needs root for a loop-mounted filesystem")
+    run("truncate", "-s", "128M", image)
+    if run("mkfs.ext4", "-q", "-F", image).returncode or \
+            run("mount", "-o", "loop,errors=remount-ro", image, where).returncode:
+        os.unlink(image)
+        pytest.skip("cannot loop-mount an ext4 image here")
+    device = os.path.basename(run("findmnt", "-n", "-o", "SOURCE", where).stdout.strip())
+    yield where, f"/sys/fs/ext4/{device}/trigger_fs_error"
+    run("umount", "-l", where)
+    run("losetup", "-d", f"/dev/{device}")
+    os.unlink(image)
+
+
+def wait_ready(srv, want: int, timeout: float) -> tuple[float, str]:
+    start = time.monotonic()
+    while True:
+        status, body = srv.http("/ready")
+        if status == want:
+            return time.monotonic() - start, body
+        assert time.monotonic() - start < timeout, (status, body)
+        time.sleep(0.2)
+
+
+def test_a_disk_that_went_read_only_makes_the_node_not_ready(ext4_dir):
+    where, trigger = ext4_dir
+    srv = Server({"server": {"data_dir": os.path.join(where, "data")}})
+    srv.start()
+    try:
+        wait_ready(srv, 200, 10)
+        # What ext4 does after an I/O error with errors=remount-ro, with the store's file open.
+        with open(trigger, "w") as f:
+            f.write("yubin test\n")
+        took, body = wait_ready(srv, 503, 10)
+        failed = json.loads(body)["failed"]
+        assert "data_dir" in [f["check"] for f in failed], failed
+        assert any("Read-only file system" in f["error"] for f in failed), failed
+        print(f"\nnot ready {took:.1f} s after the filesystem went read-only")
+        assert srv.http("/health")[0] == 200, "alive, just not ready"
+    finally:
+        srv.proc.kill()
+        srv.proc.wait()
