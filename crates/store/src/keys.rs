@@ -21,10 +21,10 @@
 //! | 0x22 | expunge tombstone | account id, mailbox id, modseq            | uid (u32 BE)                |
 //! | 0x23 | delete intent     | intent id (u64)                           | `DeleteIntentRecord`: whose UIDs, how many chunks |
 //! | 0x23 | delete intent chunk | intent id (u64), chunk number (u32)     | up to 1,000 uids (u32 BE each) still to delete |
-//! | 0x30 | (format 4: blob references; moved to 0x34 by the migration to 5) | | |
-//! | 0x31 | (format 4: inline blobs; moved to 0x34) |                     |                             |
+//! | 0x30 | retired           | format 4: blob references, moved to 0x34 by the migration to 5 | |
+//! | 0x31 | retired           | format 4: inline blobs, moved to 0x34     |                             |
 //! | 0x32 | purge queue       | purge id (u64)                            | blob hash (32 bytes)        |
-//! | 0x33 | (format 4: blob structures; moved to 0x34) |                  |                             |
+//! | 0x33 | retired           | format 4: blob structures, moved to 0x34  |                             |
 //! | 0x34 | blob references   | blob hash (32 bytes), 0x00                | counter: references         |
 //! | 0x34 | blob structure    | blob hash (32 bytes), 0x01                | MIME structure (JSON)       |
 //! | 0x34 | inline blob       | blob hash (32 bytes), 0x02                | message bytes (small ones)  |

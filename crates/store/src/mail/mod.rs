@@ -255,19 +255,21 @@ impl MailStore {
                 }
                 Step::Chunked(batch) => {
                     tracing::info!(from = step, to = next, "migrating store format in batches");
-                    // The bump rides with the last batch: a crash before it leaves the old
-                    // version, and the next open goes on from what was moved.
-                    while self
-                        .write(move |tx| {
-                            let progress = batch(tx)?;
-                            if progress == Progress::Done {
-                                bump(tx);
-                            }
-                            Ok(progress)
-                        })
-                        .await?
-                        == Progress::More
-                    {
+                    loop {
+                        // The bump rides with the last batch: a crash before it leaves the old
+                        // version, and the next open goes on from what was moved.
+                        let progress = self
+                            .write(move |tx| {
+                                let progress = batch(tx)?;
+                                if progress == Progress::Done {
+                                    bump(tx);
+                                }
+                                Ok(progress)
+                            })
+                            .await?;
+                        if progress == Progress::Done {
+                            break;
+                        }
                         commits += 1;
                     }
                 }
