@@ -21,10 +21,13 @@
 //! | 0x22 | expunge tombstone | account id, mailbox id, modseq            | uid (u32 BE)                |
 //! | 0x23 | delete intent     | intent id (u64)                           | `DeleteIntentRecord`: whose UIDs, how many chunks |
 //! | 0x23 | delete intent chunk | intent id (u64), chunk number (u32)     | up to 1,000 uids (u32 BE each) still to delete |
-//! | 0x30 | blob references   | blob hash (32 bytes)                      | counter: references         |
-//! | 0x31 | inline blob       | blob hash (32 bytes)                      | message bytes (small ones)  |
+//! | 0x30 | retired           | format 4: blob references, moved to 0x34 by the migration to 5 | |
+//! | 0x31 | retired           | format 4: inline blobs, moved to 0x34     |                             |
 //! | 0x32 | purge queue       | purge id (u64)                            | blob hash (32 bytes)        |
-//! | 0x33 | blob structure    | blob hash (32 bytes)                      | MIME structure (JSON)       |
+//! | 0x33 | retired           | format 4: blob structures, moved to 0x34  |                             |
+//! | 0x34 | blob references   | blob hash (32 bytes), 0x00                | counter: references         |
+//! | 0x34 | blob structure    | blob hash (32 bytes), 0x01                | MIME structure (JSON)       |
+//! | 0x34 | inline blob       | blob hash (32 bytes), 0x02                | message bytes (small ones)  |
 //! | 0x40 | account usage     | account id                                | counter: bytes stored       |
 //! | 0x41 | account messages  | account id                                | counter: messages stored    |
 //! | 0x42 | domain usage      | domain name                               | counter: bytes stored       |
@@ -37,6 +40,9 @@
 //! `next_attempt`, written and moved in the same commit as the record; a tombstone is written for every expunged message at the MODSEQ of its
 //! expunge (RFC 7162 QRESYNC VANISHED); a blob's reference count is the number of message rows
 //! (live or in dropped mailboxes), outbound-queue records and purge-queue entries naming it.
+//! A blob's keys are adjacent (hash first, then the kind byte), so storing or purging a blob
+//! writes one leaf page rather than three; the small counter and structure sort before the
+//! body, which may be up to 32 KiB.
 //! A delete intent's record is written in the same commit as its last chunk, so chunks without a
 //! record are an intent that never took effect; each chunk is cleared in the commit that deletes
 //! its UIDs, and the record with the last one.
@@ -57,10 +63,8 @@ const MESSAGE: u8 = 0x20;
 const MODSEQ: u8 = 0x21;
 const TOMBSTONE: u8 = 0x22;
 const DELETE_INTENT: u8 = 0x23;
-const BLOB_REFS: u8 = 0x30;
-const BLOB_INLINE: u8 = 0x31;
 const PURGE: u8 = 0x32;
-const BLOB_STRUCTURE: u8 = 0x33;
+const BLOB: u8 = 0x34;
 const ACCOUNT_USAGE: u8 = 0x40;
 const ACCOUNT_MESSAGES: u8 = 0x41;
 const DOMAIN_USAGE: u8 = 0x42;
@@ -375,29 +379,107 @@ pub fn account_modseqs(account: u64) -> KeyRange {
     KeyRange::prefix(&key(MODSEQ, &[&account.to_be_bytes()]))
 }
 
+/// What a key of the blob family (0x34) holds; the discriminant is the key's last byte, so a
+/// blob's keys sort in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum BlobKind {
+    /// The reference counter.
+    Refs = 0x00,
+    /// The cached MIME structure.
+    Structure = 0x01,
+    /// The message bytes of a small message.
+    Inline = 0x02,
+}
+
+impl BlobKind {
+    fn from_byte(byte: u8) -> Option<Self> {
+        match byte {
+            0x00 => Some(Self::Refs),
+            0x01 => Some(Self::Structure),
+            0x02 => Some(Self::Inline),
+            _ => None,
+        }
+    }
+}
+
+/// The key of one kind of a blob's data.
+pub fn blob(hash: &[u8; 32], kind: BlobKind) -> Vec<u8> {
+    key(BLOB, &[hash, &[kind as u8]])
+}
+
 /// Reference counter of a blob.
 pub fn blob_refs(hash: &[u8; 32]) -> Vec<u8> {
-    key(BLOB_REFS, &[hash])
+    blob(hash, BlobKind::Refs)
 }
 
 /// The bytes of a small message kept in the metadata store instead of a file.
 pub fn blob_inline(hash: &[u8; 32]) -> Vec<u8> {
-    key(BLOB_INLINE, &[hash])
+    blob(hash, BlobKind::Inline)
 }
 
 /// The cached MIME structure of a blob (ENVELOPE/BODYSTRUCTURE without reading the body).
 pub fn blob_structure(hash: &[u8; 32]) -> Vec<u8> {
-    key(BLOB_STRUCTURE, &[hash])
+    blob(hash, BlobKind::Structure)
 }
 
-/// All cached structures.
-pub fn all_blob_structure() -> KeyRange {
-    KeyRange::prefix(&[BLOB_STRUCTURE])
+/// Every blob key of every kind, by hash and then kind: a scan for one kind filters with
+/// [`blob_parts`].
+pub fn all_blobs() -> KeyRange {
+    KeyRange::prefix(&[BLOB])
 }
 
-/// All inline blobs.
-pub fn all_blob_inline() -> KeyRange {
-    KeyRange::prefix(&[BLOB_INLINE])
+/// The hash and kind in a blob key.
+pub fn blob_parts(key: &[u8]) -> Option<([u8; 32], BlobKind)> {
+    if key.len() != 34 || key[0] != BLOB {
+        return None;
+    }
+    let hash = key.get(1..33)?.try_into().ok()?;
+    Some((hash, BlobKind::from_byte(key[33])?))
+}
+
+/// Keys of format 4 and older that the migration to format 5 moves; nothing else reads them.
+pub mod format4 {
+    use super::{KeyRange, key};
+
+    const BLOB_REFS: u8 = 0x30;
+    const BLOB_INLINE: u8 = 0x31;
+    const BLOB_STRUCTURE: u8 = 0x33;
+
+    /// A blob's reference counter.
+    pub fn blob_refs(hash: &[u8; 32]) -> Vec<u8> {
+        key(BLOB_REFS, &[hash])
+    }
+
+    /// A small message's bytes.
+    pub fn blob_inline(hash: &[u8; 32]) -> Vec<u8> {
+        key(BLOB_INLINE, &[hash])
+    }
+
+    /// A blob's cached MIME structure.
+    pub fn blob_structure(hash: &[u8; 32]) -> Vec<u8> {
+        key(BLOB_STRUCTURE, &[hash])
+    }
+
+    /// All reference counters.
+    pub fn all_blob_refs() -> KeyRange {
+        KeyRange::prefix(&[BLOB_REFS])
+    }
+
+    /// All inline bodies.
+    pub fn all_blob_inline() -> KeyRange {
+        KeyRange::prefix(&[BLOB_INLINE])
+    }
+
+    /// All cached structures.
+    pub fn all_blob_structure() -> KeyRange {
+        KeyRange::prefix(&[BLOB_STRUCTURE])
+    }
+
+    /// The hash in any of these keys.
+    pub fn blob_hash(key: &[u8]) -> Option<[u8; 32]> {
+        key.get(1..)?.try_into().ok()
+    }
 }
 
 /// A purge-queue entry: one blob reference waiting to be dropped.
@@ -416,11 +498,6 @@ pub fn purge_id(key: &[u8]) -> Option<u64> {
 /// The whole purge queue, oldest first.
 pub fn all_purge() -> KeyRange {
     KeyRange::prefix(&[PURGE])
-}
-
-/// All blob reference counters.
-pub fn all_blob_refs() -> KeyRange {
-    KeyRange::prefix(&[BLOB_REFS])
 }
 
 /// Bytes stored by an account.

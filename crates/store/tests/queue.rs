@@ -494,8 +494,8 @@ async fn queue_records_from_format_3_are_migrated_pending_and_due() {
         Op::Set(keys::format_version(), 3u32.to_be_bytes().to_vec()),
         Op::Set(keys::queue(7), record.into_bytes()),
         Op::Add(keys::sequence("queue"), 7),
-        Op::Add(keys::blob_refs(&hash), 1),
-        Op::Set(keys::blob_inline(&hash), body.to_vec()),
+        Op::Add(keys::format4::blob_refs(&hash), 1),
+        Op::Set(keys::format4::blob_inline(&hash), body.to_vec()),
     ])
     .expect("apply");
     txn.commit().expect("commit");

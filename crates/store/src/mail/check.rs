@@ -3,11 +3,11 @@
 use std::collections::{HashMap, HashSet};
 
 use super::mailbox::{blob_hash, scan_messages};
-use super::{MailStore, scan_all};
-use crate::backend::decode_counter;
+use super::{MailStore, PAGE, scan_all};
+use crate::backend::{ReadView, decode_counter};
 use crate::blob::hash_of;
 use crate::error::Result;
-use crate::keys;
+use crate::keys::{self, BlobKind};
 use crate::records::{AccountRecord, MailboxRecord, QueueRecord, decode};
 
 impl MailStore {
@@ -127,22 +127,7 @@ impl MailStore {
                 Err(_) => problems.push("malformed purge queue entry".into()),
             }
         }
-        for (key, value) in scan_all(&*view, &keys::all_blob_refs())? {
-            let count = decode_counter(Some(&value));
-            let hash: Option<[u8; 32]> = key.get(1..).and_then(|h| h.try_into().ok());
-            match hash {
-                Some(hash) => {
-                    let expected = refs.remove(&hash).unwrap_or(0);
-                    if expected != count {
-                        problems.push(format!(
-                            "blob {} has reference count {count}, rows refer to it {expected} times",
-                            crate::blob::hash_hex(&hash)
-                        ));
-                    }
-                }
-                None => problems.push("malformed blob reference key".into()),
-            }
-        }
+        problems.extend(check_blob_keys(&*view, &mut refs)?);
         for (hash, count) in refs {
             problems.push(format!(
                 "blob {} is referenced {count} times but has no reference count",
@@ -208,28 +193,6 @@ impl MailStore {
                     "{place}: inline body does not match its hash or size"
                 )),
                 None => file_blobs.push((hash, size, place)),
-            }
-        }
-        for (key, _) in scan_all(&*view, &keys::all_blob_inline())? {
-            let hash: Option<[u8; 32]> = key.get(1..).and_then(|h| h.try_into().ok());
-            if let Some(hash) = hash
-                && view.get(&keys::blob_refs(&hash))?.is_none()
-            {
-                problems.push(format!(
-                    "inline body {} has no references",
-                    crate::blob::hash_hex(&hash)
-                ));
-            }
-        }
-        for (key, _) in scan_all(&*view, &keys::all_blob_structure())? {
-            let hash: Option<[u8; 32]> = key.get(1..).and_then(|h| h.try_into().ok());
-            if let Some(hash) = hash
-                && view.get(&keys::blob_refs(&hash))?.is_none()
-            {
-                problems.push(format!(
-                    "cached structure {} has no references",
-                    crate::blob::hash_hex(&hash)
-                ));
             }
         }
         drop(view);
@@ -314,6 +277,47 @@ fn check_queue(
         problems.push(format!(
             "queue schedule entry at {at} names message {id}, which is not queued for then"
         ));
+    }
+    Ok(problems)
+}
+
+/// Compares each blob's reference count with the references counted in `refs` (removing them,
+/// so what is left has no counter) and reports inline bodies and structures without a counter.
+/// One pass over the blob family: a blob's counter sorts right before its other keys.
+fn check_blob_keys(view: &dyn ReadView, refs: &mut HashMap<[u8; 32], i64>) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let mut counted: Option<[u8; 32]> = None;
+    let mut next = Some(keys::all_blobs());
+    while let Some(range) = next {
+        next = view.scan_each(&range, PAGE, &mut |key, value| {
+            let Some((hash, kind)) = keys::blob_parts(key) else {
+                problems.push("malformed blob key".into());
+                return Ok(());
+            };
+            let orphan = match kind {
+                BlobKind::Refs => {
+                    counted = Some(hash);
+                    let count = decode_counter(Some(value));
+                    let expected = refs.remove(&hash).unwrap_or(0);
+                    if expected != count {
+                        problems.push(format!(
+                            "blob {} has reference count {count}, rows refer to it {expected} times",
+                            crate::blob::hash_hex(&hash)
+                        ));
+                    }
+                    return Ok(());
+                }
+                BlobKind::Structure => "cached structure",
+                BlobKind::Inline => "inline body",
+            };
+            if counted != Some(hash) {
+                problems.push(format!(
+                    "{orphan} {} has no references",
+                    crate::blob::hash_hex(&hash)
+                ));
+            }
+            Ok(())
+        })?;
     }
     Ok(problems)
 }

@@ -497,13 +497,53 @@ pub(crate) mod tests {
         panic!("the store stayed locked");
     }
 
-    /// 200,000 messages deleted in one POP3 commit. Run with
+    /// `n` single-recipient deliveries to INBOX, 64 at a time (group commits), timed.
+    async fn deliveries(store: &MailStore, n: usize) {
+        let address = yubin_proto::Address::parse(ADDRESS).expect("valid address");
+        let crate::Resolved::Accept(to) = store.resolve(&address, 0).expect("resolve") else {
+            panic!("{ADDRESS} is not deliverable");
+        };
+        let started = std::time::Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..n {
+            if tasks.len() == 64 {
+                tasks.join_next().await.expect("a task").expect("joined");
+            }
+            let store = store.clone();
+            let to = to.clone();
+            tasks.spawn(async move {
+                let delivery = crate::Delivery {
+                    message: format!("Subject: d{i}\r\n\r\ndelivered {i}\r\n").into_bytes(),
+                    mail_from: "sender@remote.test".into(),
+                    recipients: vec![to],
+                };
+                let outcome = store.deliver(delivery).await.expect("deliver");
+                assert!(outcome.results.iter().all(Result::is_ok));
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.expect("joined");
+        }
+        let took = started.elapsed();
+        println!(
+            "{n} deliveries, 64 in flight: {took:?} ({:.0}/s)",
+            n as f64 / took.as_secs_f64()
+        );
+    }
+
+    /// 200,000 appended and 4,000 delivered messages deleted in one POP3 commit. Run with
     /// `cargo test --release -p yubin-store -- --ignored --nocapture delete_200k`.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[ignore = "a benchmark: minutes in debug builds"]
     async fn delete_200k() {
         let dir = tempfile::tempdir().expect("temp dir");
+        let started = std::time::Instant::now();
         let (store, account, inbox) = store_with(dir.path(), 200_000).await;
+        println!(
+            "append_many of 200,000 (5,000 per commit): {:?}",
+            started.elapsed()
+        );
+        deliveries(&store, 4_000).await;
         let all = uids(&store, account);
         let started = std::time::Instant::now();
         let removed = store
@@ -511,15 +551,19 @@ pub(crate) mod tests {
             .await
             .expect("delete");
         let took = started.elapsed();
-        assert_eq!(removed.len(), 200_000);
-        println!("delete_messages of 200,000: {took:?}");
+        assert_eq!(removed.len(), 204_000);
+        println!("delete_messages of 204,000: {took:?}");
         // How long one purge batch holds the writer, by batch size.
         for size in [100, 250, 500, 1000] {
             let started = std::time::Instant::now();
             for _ in 0..20 {
                 store.purge_step(size, None).await.expect("purge step");
             }
-            println!("purge batch of {size}: {:?}", started.elapsed() / 20);
+            let batch = started.elapsed() / 20;
+            println!(
+                "purge batch of {size}: {batch:?} ({:.0} us per entry)",
+                batch.as_secs_f64() * 1e6 / size as f64
+            );
         }
         let started = std::time::Instant::now();
         store.purge_now().await.expect("purge");

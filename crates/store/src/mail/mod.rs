@@ -45,17 +45,18 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::fault::FaultSwitch;
 use crate::keys;
 use crate::records::decode;
+use migrations::{Progress, Step};
 
 /// The on-disk format this build writes. Bump it and add a step to `MIGRATIONS` when a change
 /// needs existing data rewritten.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
-/// Steps that upgrade the format from version `i + 1` to `i + 2`, run in order inside one commit
-/// each.
-const MIGRATIONS: &[fn(&mut Tx<'_>) -> Result<()>] = &[
-    migrations::v1_subscriptions_and_ids,
-    migrations::v2_binary_message_rows,
-    queue::v3_queue_schedule,
+/// Steps that upgrade the format from version `i + 1` to `i + 2`, run in order.
+const MIGRATIONS: &[Step] = &[
+    Step::Once(migrations::v1_subscriptions_and_ids),
+    Step::Once(migrations::v2_binary_message_rows),
+    Step::Once(queue::v3_queue_schedule),
+    Step::Chunked(migrations::v4_colocate_blob_keys),
 ];
 
 /// Room on the change bus; a subscriber further behind gets `Lagged` and resyncs by `changes()`.
@@ -239,13 +240,41 @@ impl MailStore {
                 .copied()
                 .ok_or_else(|| Error::new(ErrorKind::Internal, "missing migration step"))?;
             let next = step + 1;
-            self.write(move |tx| {
-                migration(tx)?;
+            let bump = move |tx: &mut Tx<'_>| {
                 tx.set(keys::format_version(), next.to_be_bytes().to_vec());
-                Ok(())
-            })
-            .await?;
-            tracing::info!(from = step, to = next, "migrated store format");
+            };
+            let mut commits = 1u64;
+            match migration {
+                Step::Once(migration) => {
+                    self.write(move |tx| {
+                        migration(tx)?;
+                        bump(tx);
+                        Ok(())
+                    })
+                    .await?
+                }
+                Step::Chunked(batch) => {
+                    tracing::info!(from = step, to = next, "migrating store format in batches");
+                    loop {
+                        // The bump rides with the last batch: a crash before it leaves the old
+                        // version, and the next open goes on from what was moved.
+                        let progress = self
+                            .write(move |tx| {
+                                let progress = batch(tx)?;
+                                if progress == Progress::Done {
+                                    bump(tx);
+                                }
+                                Ok(progress)
+                            })
+                            .await?;
+                        if progress == Progress::Done {
+                            break;
+                        }
+                        commits += 1;
+                    }
+                }
+            }
+            tracing::info!(from = step, to = next, commits, "migrated store format");
         }
         Ok(())
     }

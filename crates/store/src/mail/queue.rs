@@ -490,7 +490,8 @@ pub(super) fn v3_queue_schedule(tx: &mut Tx<'_>) -> Result<()> {
         }
         if record.size == 0
             && let Some(hash) = parse_hash(&record.blob)
-            && let Some(body) = tx.get(&keys::blob_inline(&hash))?
+            // Format 3 keeps blobs in the old layout; the step to 5 moves them later.
+            && let Some(body) = tx.get(&keys::format4::blob_inline(&hash))?
         {
             record.size = body.len() as u64;
         }
