@@ -6,7 +6,7 @@
 //!
 //! | tag  | family            | key after the tag                         | value                       |
 //! |------|-------------------|-------------------------------------------|-----------------------------|
-//! | 0x00 | meta              | name (`format`)                           | format version (u32 BE)     |
+//! | 0x00 | meta              | name (`format`, `migrating`)              | format version (u32 BE); version a batched migration started from |
 //! | 0x01 | domain            | domain name                               | `DomainRecord`              |
 //! | 0x02 | account           | normalized address                        | `AccountRecord`             |
 //! | 0x03 | alias             | normalized address, or `@domain`          | `AliasRecord`               |
@@ -84,6 +84,11 @@ fn key(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
 /// The on-disk format version record.
 pub fn format_version() -> Vec<u8> {
     key(META, &[b"format"])
+}
+
+/// Present while a multi-commit format migration is under way: the version it started from.
+pub fn migrating() -> Vec<u8> {
+    key(META, &[b"migrating"])
 }
 
 /// A domain (tenant) record.

@@ -234,6 +234,17 @@ impl MailStore {
                 ),
             ));
         }
+        // A batched migration that a crash interrupted: the version record already names its
+        // target (so an older build refuses the half-moved store); finish it first.
+        let resumed = {
+            let view = self.read()?;
+            view.get(&keys::migrating())?
+                .and_then(|b| b.as_slice().try_into().ok().map(u32::from_be_bytes))
+        };
+        let version = match resumed {
+            Some(from) if from < version => from,
+            _ => version,
+        };
         for step in version..FORMAT_VERSION {
             let migration = MIGRATIONS
                 .get(step as usize - 1)
@@ -256,13 +267,17 @@ impl MailStore {
                 Step::Chunked(batch) => {
                     tracing::info!(from = step, to = next, "migrating store format in batches");
                     loop {
-                        // The bump rides with the last batch: a crash before it leaves the old
-                        // version, and the next open goes on from what was moved.
+                        // Every batch names the new version, so an older build refuses a store
+                        // whose keys are half moved, and keeps the `migrating` marker until the
+                        // last one, so the next open after a crash goes on from what was moved.
                         let progress = self
                             .write(move |tx| {
                                 let progress = batch(tx)?;
+                                bump(tx);
                                 if progress == Progress::Done {
-                                    bump(tx);
+                                    tx.clear(keys::migrating());
+                                } else {
+                                    tx.set(keys::migrating(), step.to_be_bytes().to_vec());
                                 }
                                 Ok(progress)
                             })
