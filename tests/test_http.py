@@ -6,6 +6,8 @@ to itself after an I/O error; /ready must turn 503 within 10 s and recover after
 
 import json
 import os
+import re
+import smtplib
 import subprocess
 import tempfile
 import time
@@ -22,10 +24,24 @@ def test_health_ready_and_metrics(example):
     with example.smtp() as s:
         s.sendmail("s@remote.test", ["alice@example.test"],
                    make_message("s@remote.test", "alice@example.test"))
+    with pytest.raises(smtplib.SMTPAuthenticationError):
+        example.submission("alice@example.test", "wrong")
+    imap = example.imap()
+    imap.select("INBOX")
     status, text = example.http("/metrics")
+    imap.logout()
     assert status == 200
     assert "# TYPE yubin_purge_backlog gauge" in text, text[:2000]
     assert "yubin_store_commit_seconds_bucket" in text, text[:2000]
+    # per-protocol command latency, the SMTP transaction with its 7 s bucket, connections open
+    # now, the queue depth and refusals by a limit
+    for protocol in ("smtp", "imap", "submission"):
+        assert f'yubin_command_seconds_count{{protocol="{protocol}"}}' in text, text
+    assert re.search(r'yubin_smtp_transaction_seconds_bucket\{[^}]*le="7"[^}]*\} 1', text), text
+    assert re.search(r'yubin_connections\{protocol="imap"\} 1\b', text), text
+    assert re.search(r"yubin_queue_messages 0\b", text), text
+    # smtplib tries PLAIN, then LOGIN: two refusals
+    assert re.search(r'yubin_rejected_total\{[^}]*reason="auth_failure"[^}]*\} 2\b', text), text
     assert example.http("/nowhere")[0] == 404
 
 

@@ -13,6 +13,10 @@ use yubin_store::MailStore;
 const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
+/// Bucket bounds for SMTP transactions, with 7 s for the SLA's "share under 7 s".
+const TRANSACTION_BUCKETS: &[f64] = &[
+    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 7.0, 10.0, 30.0, 60.0, 300.0,
+];
 /// How often histogram samples are folded into their buckets, so memory stays bounded between
 /// scrapes.
 const UPKEEP: Duration = Duration::from_secs(5);
@@ -29,6 +33,18 @@ pub fn install() -> Result<(), String> {
             Matcher::Full("yubin_store_commit_seconds".into()),
             LATENCY_BUCKETS,
         )
+        .and_then(|b| {
+            b.set_buckets_for_metric(
+                Matcher::Full("yubin_command_seconds".into()),
+                LATENCY_BUCKETS,
+            )
+        })
+        .and_then(|b| {
+            b.set_buckets_for_metric(
+                Matcher::Full("yubin_smtp_transaction_seconds".into()),
+                TRANSACTION_BUCKETS,
+            )
+        })
         .and_then(PrometheusBuilder::install_recorder)
         .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
     let upkeep = handle.clone();
@@ -51,5 +67,8 @@ pub fn install() -> Result<(), String> {
 pub fn render(store: &MailStore) -> Option<String> {
     let handle = HANDLE.get()?;
     store.publish_purge_gauges();
+    if let Ok(depth) = store.queue_depth() {
+        metrics::gauge!("yubin_queue_messages").set(depth as f64);
+    }
     Some(handle.render())
 }

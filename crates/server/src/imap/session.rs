@@ -33,6 +33,7 @@ pub(crate) async fn serve(
     implicit_tls: bool,
 ) {
     let Ok(_permit) = service.connections.clone().try_acquire_owned() else {
+        crate::net::telemetry::rejected("imap", "connections");
         if !implicit_tls {
             let _ = tcp
                 .write_all(b"* BYE [UNAVAILABLE] Too many connections, try again later\r\n")
@@ -40,6 +41,7 @@ pub(crate) async fn serve(
         }
         return;
     };
+    let _open = crate::net::telemetry::Connection::open("imap");
     let Some(stream) = stream::open(tcp, peer, service.tls.as_ref(), implicit_tls).await else {
         return;
     };
@@ -215,7 +217,16 @@ impl Session {
                     Frame::Command { bytes, literals } => {
                         self.throttle().await;
                         match parse_command(&bytes, &literals) {
-                            Ok(command) => self.dispatch(command, &bytes, stream).await,
+                            Ok(command) => {
+                                // IDLE lasts as long as the client wants: not a latency.
+                                let timed = !matches!(command.body, CommandBody::Idle);
+                                let started = std::time::Instant::now();
+                                let flow = self.dispatch(command, &bytes, stream).await;
+                                if timed {
+                                    crate::net::telemetry::command("imap", started);
+                                }
+                                flow
+                            }
                             Err(e) => {
                                 let tag = e.tag.as_ref().map(|t| t.as_str().to_string());
                                 self.protocol_error(tag.as_deref(), &e.message)

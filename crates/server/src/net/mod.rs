@@ -1,6 +1,7 @@
 //! Listeners, TLS, connection accounting and graceful shutdown.
 
 pub mod stream;
+pub mod telemetry;
 pub mod tls;
 
 use std::future::Future;

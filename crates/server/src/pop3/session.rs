@@ -61,6 +61,7 @@ pub(crate) async fn serve(
     implicit_tls: bool,
 ) {
     let Ok(_permit) = service.connections.clone().try_acquire_owned() else {
+        crate::net::telemetry::rejected("pop3", "connections");
         if !implicit_tls {
             let _ = tcp
                 .write_all(b"-ERR [SYS/TEMP] Too many connections, try again later\r\n")
@@ -68,6 +69,7 @@ pub(crate) async fn serve(
         }
         return;
     };
+    let _open = crate::net::telemetry::Connection::open("pop3");
     let Some(stream) = stream::open(tcp, peer, service.tls.as_ref(), implicit_tls).await else {
         return;
     };
@@ -170,7 +172,12 @@ impl Session {
                 };
                 self.throttle().await;
                 let flow = match parse_command(&line) {
-                    Ok(command) => self.dispatch(command, stream).await,
+                    Ok(command) => {
+                        let started = std::time::Instant::now();
+                        let flow = self.dispatch(command, stream).await;
+                        crate::net::telemetry::command("pop3", started);
+                        flow
+                    }
                     Err(e) => {
                         let text = match e.kind {
                             ParseErrorKind::Unknown => "Unknown command",

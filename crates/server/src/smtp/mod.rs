@@ -113,6 +113,17 @@ pub enum Mode {
     Submission,
 }
 
+impl Mode {
+    /// The `protocol` label of its metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Mode::Mx => "smtp",
+            Mode::Lmtp => "lmtp",
+            Mode::Submission => "submission",
+        }
+    }
+}
+
 /// What every session of one listener shares.
 pub struct Service {
     /// Protocol.

@@ -27,7 +27,7 @@ use super::sasl::{self, Exchange, Step};
 use super::submission::{self, headers, limits::Exceeded};
 use super::trace::{TraceInfo, queue_id, with_trace_headers, without_own_auth_results};
 use super::{Mode, Service};
-use crate::net::Shutdown;
+use crate::net::{Shutdown, telemetry};
 
 /// Read buffer kept by an idle session; a larger one left by a big message is released.
 const IDLE_BUFFER: usize = 4096;
@@ -41,6 +41,7 @@ pub(crate) async fn serve(
     implicit_tls: bool,
 ) {
     let Ok(_permit) = service.connections.clone().try_acquire_owned() else {
+        telemetry::rejected(service.mode.label(), "connections");
         if implicit_tls {
             // A TLS client could not read a clear-text reply.
             return;
@@ -52,6 +53,7 @@ pub(crate) async fn serve(
             .await;
         return;
     };
+    let _open = telemetry::Connection::open(service.mode.label());
     let deadline = Instant::now() + Duration::from_secs(service.config.session_timeout_secs);
     if implicit_tls {
         // RFC 8314 §3.3: TLS first, then the greeting.
@@ -95,6 +97,8 @@ struct Greeting {
 
 /// An open mail transaction.
 struct Envelope {
+    /// When MAIL was accepted: the transaction's start for its duration metric.
+    started: std::time::Instant,
     mail_from: String,
     size_hint: usize,
     recipients: Vec<(String, Resolution)>,
@@ -275,7 +279,12 @@ impl Conn {
                             return Next::Close;
                         }
                         match parse_command(&line) {
-                            Ok(request) => self.command(request).await,
+                            Ok(request) => {
+                                let started = std::time::Instant::now();
+                                let action = self.command(request).await;
+                                telemetry::command(self.service.mode.label(), started);
+                                action
+                            }
                             Err(reply) => {
                                 self.error(reply);
                                 Action::Continue
@@ -520,6 +529,7 @@ impl Conn {
         self.state = State::Mail(
             greeting,
             Envelope {
+                started: std::time::Instant::now(),
                 mail_from,
                 size_hint: size,
                 recipients: Vec::new(),
@@ -742,6 +752,7 @@ impl Conn {
             return;
         };
         let count = envelope.recipients.len();
+        let started = envelope.started;
         let lmtp = self.service.mode == Mode::Lmtp;
         let replies = if too_big {
             vec![
@@ -756,6 +767,8 @@ impl Conn {
             self.deliver(&greeting, envelope, body).await
         };
         self.state = State::Greeted(greeting);
+        let accepted = replies.iter().any(|r| r.code == 250);
+        telemetry::smtp_transaction(self.service.mode.label(), started, accepted);
         for reply in replies {
             self.push(reply);
         }
@@ -801,6 +814,7 @@ impl Conn {
                 .await;
             match decision {
                 Decision::Reject(domain) => {
+                    telemetry::rejected("smtp", "dmarc");
                     return vec![Reply::new(
                         550,
                         "5.7.1",
@@ -899,7 +913,10 @@ impl Conn {
         let domain = submission::domain_of(&user.address);
         match policy.limits.message(user.record.id, domain) {
             Ok(()) => None,
-            Err(which) => Some((rate_limited(which, "messages"), false)),
+            Err(which) => {
+                telemetry::rejected("submission", "send_limit");
+                Some((rate_limited(which, "messages"), false))
+            }
         }
     }
 
@@ -913,7 +930,10 @@ impl Conn {
             .limits
             .recipient(user.record.id, domain)
             .err()
-            .map(|which| rate_limited(which, "recipients"))
+            .map(|which| {
+                telemetry::rejected("submission", "send_limit");
+                rate_limited(which, "recipients")
+            })
     }
 
     /// Submission: checks From: and adds a missing Date or Message-ID.
@@ -1027,6 +1047,7 @@ impl Conn {
             }
             Ok(None) => {
                 self.auth_failures += 1;
+                telemetry::rejected("submission", "auth_failure");
                 tracing::info!(peer = %self.peer, user = %user, "submission login failed");
                 let delay = Duration::from_millis(self.service.config.auth_failure_delay_ms);
                 tokio::time::sleep(delay).await;

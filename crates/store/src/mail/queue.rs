@@ -150,6 +150,13 @@ pub struct QueueUpdate {
 }
 
 impl MailStore {
+    /// Messages in the outbound queue (the queue depth metric): one schedule entry each, whose
+    /// values are empty, so this reads keys only.
+    pub fn queue_depth(&self) -> Result<u64> {
+        let view = self.read()?;
+        Ok(super::scan_all(&*view, &keys::all_queue_schedule())?.len() as u64)
+    }
+
     /// The notification the queue runner waits on next to its sleep until
     /// [`MailStore::queue_next_due`]: notified (`notify_one`, so a wake-up while the runner is
     /// busy is kept for its next wait) after `enqueue`, `queue_retry` and deliveries to remote
