@@ -43,6 +43,11 @@ def test_health_ready_and_metrics(example):
     # smtplib tries PLAIN, then LOGIN: two refusals
     assert re.search(r'yubin_rejected_total\{[^}]*reason="auth_failure"[^}]*\} 2\b', text), text
     assert example.http("/nowhere")[0] == 404
+    # the SLA report from the same metrics: one SMTP transaction, the refused AUTHs had none
+    sla = dict(line.split(": ", 1) for line in
+               example.admin("sla").stdout.splitlines())
+    assert sla["transactions"] == "1" and sla["under_7s"] == "100.000%", sla
+    assert sla["p50"].startswith("<= ") and float(sla["max"].split()[0]) > 0, sla
 
 
 def run(*args):

@@ -4,6 +4,7 @@ mod admin;
 mod config;
 mod metrics;
 mod serve;
+mod sla;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -2,7 +2,11 @@
 //! isolation"): command latency, SMTP transaction duration, open connections and refusals by a
 //! limit. The recorder is the binary's; without one these are no-ops.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+
+/// The slowest SMTP transaction so far, in µs (a histogram keeps no maximum).
+static SLOWEST_US: AtomicU64 = AtomicU64::new(0);
 
 /// Records one command's latency: `yubin_command_seconds{protocol}`.
 pub fn command(protocol: &'static str, started: Instant) {
@@ -14,8 +18,12 @@ pub fn command(protocol: &'static str, started: Instant) {
 /// `yubin_smtp_transaction_seconds{protocol, outcome}` (outcome `accepted` or `refused`).
 pub fn smtp_transaction(protocol: &'static str, started: Instant, accepted: bool) {
     let outcome = if accepted { "accepted" } else { "refused" };
+    let took = started.elapsed();
     metrics::histogram!("yubin_smtp_transaction_seconds", "protocol" => protocol, "outcome" => outcome)
-        .record(started.elapsed().as_secs_f64());
+        .record(took.as_secs_f64());
+    let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+    let slowest = SLOWEST_US.fetch_max(us, Ordering::Relaxed).max(us);
+    metrics::gauge!("yubin_smtp_transaction_max_seconds").set(slowest as f64 / 1e6);
 }
 
 /// Counts a refusal by a limit: `yubin_rejected_total{protocol, reason}`.

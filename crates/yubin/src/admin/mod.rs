@@ -45,6 +45,8 @@ pub enum AdminCommand {
     Dkim(dkim::DkimCommand),
     /// Print the running server's metrics (Prometheus text format).
     Metrics,
+    /// SMTP transactions since the server started: count, share under 7 s, p50/p99/p99.9, max.
+    Sla,
     /// Fault injection for tests (needs a server started with YUBIN_FAULT_INJECTION=1).
     #[command(subcommand)]
     Fault(FaultCommand),
@@ -397,6 +399,9 @@ pub async fn execute(
         AdminCommand::Dkim(cmd) => dkim::execute(store, data_dir, cmd).await,
         AdminCommand::Metrics => crate::metrics::render(store)
             .map(String::into_bytes)
+            .ok_or_else(|| "this process has no metrics recorder; is the server running?".into()),
+        AdminCommand::Sla => crate::metrics::render(store)
+            .map(|text| crate::sla::report(&text).into_bytes())
             .ok_or_else(|| "this process has no metrics recorder; is the server running?".into()),
         AdminCommand::Fault(FaultCommand::StoreLatency { ms }) => {
             store
