@@ -147,16 +147,16 @@ pub struct Service {
 }
 
 impl Service {
-    /// Builds the shared state of a listener.
-    pub fn new(
+    /// The shared state every mode starts from: no AUTH, no sending policy, no sender checks.
+    fn base(
         mode: Mode,
         config: SmtpConfig,
         hostname: String,
         store: MailStore,
         tls: Option<TlsAcceptor>,
-    ) -> Arc<Self> {
+    ) -> Self {
         let connections = Arc::new(Semaphore::new(config.max_connections));
-        Arc::new(Self {
+        Self {
             mode,
             config,
             hostname,
@@ -166,7 +166,18 @@ impl Service {
             passwords: None,
             submission: None,
             inbound: None,
-        })
+        }
+    }
+
+    /// Builds the shared state of a listener.
+    pub fn new(
+        mode: Mode,
+        config: SmtpConfig,
+        hostname: String,
+        store: MailStore,
+        tls: Option<TlsAcceptor>,
+    ) -> Arc<Self> {
+        Arc::new(Self::base(mode, config, hostname, store, tls))
     }
 
     /// Builds the shared state of an MX listener that checks senders with `inbound`.
@@ -177,17 +188,9 @@ impl Service {
         tls: Option<TlsAcceptor>,
         inbound: Option<InboundChecks>,
     ) -> Arc<Self> {
-        let connections = Arc::new(Semaphore::new(config.max_connections));
         Arc::new(Self {
-            mode: Mode::Mx,
-            config,
-            hostname,
-            store,
-            tls,
-            connections,
-            passwords: None,
-            submission: None,
             inbound,
+            ..Self::base(Mode::Mx, config, hostname, store, tls)
         })
     }
 
@@ -200,17 +203,10 @@ impl Service {
         passwords: PasswordChecker,
         policy: Submission,
     ) -> Arc<Self> {
-        let connections = Arc::new(Semaphore::new(config.max_connections));
         Arc::new(Self {
-            mode: Mode::Submission,
-            config,
-            hostname,
-            store,
-            tls,
-            connections,
             passwords: Some(passwords),
             submission: Some(policy),
-            inbound: None,
+            ..Self::base(Mode::Submission, config, hostname, store, tls)
         })
     }
 
