@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::BytesMut;
 use smtp_proto::Request;
@@ -25,7 +25,7 @@ use super::errors::reply_for;
 use super::inbound::Decision;
 use super::sasl::{self, Exchange, Step};
 use super::submission::{self, headers, limits::Exceeded};
-use super::trace::{TraceInfo, queue_id, with_trace_headers, without_own_auth_results};
+use super::trace::{TraceInfo, queue_id, unix_now, with_trace_headers, without_own_auth_results};
 use super::{Mode, Service};
 use crate::net::{Shutdown, telemetry};
 
@@ -960,10 +960,7 @@ impl Conn {
                 }
             }
         }
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        let mut message = headers::missing_fields(&facts, id, &self.service.hostname, now);
+        let mut message = headers::missing_fields(&facts, id, &self.service.hostname, unix_now());
         message.extend_from_slice(&body);
         drop(body);
         if let Some(signer) = &policy.dkim {

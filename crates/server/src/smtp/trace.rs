@@ -18,6 +18,13 @@ pub fn queue_id() -> String {
     )
 }
 
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub(crate) fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// What the Received header says about the transaction.
 pub struct TraceInfo<'a> {
     /// The client's HELO/EHLO/LHLO name.
@@ -38,11 +45,7 @@ pub struct TraceInfo<'a> {
 
 /// The message as stored: `Return-Path` and `Received` prepended to the received bytes.
 pub fn with_trace_headers(info: &TraceInfo<'_>, body: &[u8]) -> Vec<u8> {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let date = mail_parser::DateTime::from_timestamp(secs).to_rfc822();
+    let date = mail_parser::DateTime::from_timestamp(unix_now()).to_rfc822();
     let helo = sanitize(info.helo);
     let ip = match info.peer.ip().to_canonical() {
         std::net::IpAddr::V4(v4) => v4.to_string(),

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use yubin_proto::Address;
@@ -15,6 +15,7 @@ use super::dsn::{self, Action, Report, ReportedRecipient};
 use crate::dns::Dns;
 use crate::net::Shutdown;
 use crate::smtp::outbound::{self, OutboundConfig, Outcome};
+use crate::smtp::trace::unix_now as now;
 
 /// Messages taken from the schedule per look.
 const BATCH: usize = 256;
@@ -22,12 +23,6 @@ const BATCH: usize = 256;
 const IDLE: Duration = Duration::from_secs(60);
 /// Pause after the store failed, so a broken store is not hammered.
 const ERROR_PAUSE: Duration = Duration::from_secs(5);
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
 
 /// The outbound queue runner; one per process.
 pub struct QueueRunner {
