@@ -144,25 +144,32 @@ impl Outcome {
     /// The enhanced status code (RFC 3463) for a DSN: the one in the text, or `X.0.0` from the
     /// reply's class when the server gave none.
     pub fn status(&self) -> String {
-        let words: Vec<&str> = self.text().split_whitespace().take(2).collect();
-        let is_status = |w: &str| {
-            let parts: Vec<&str> = w.split('.').collect();
-            parts.len() == 3
-                && matches!(parts[0], "2" | "4" | "5")
-                && parts
-                    .iter()
-                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        let fallback = match self {
+            Outcome::Delivered(_) => "2.0.0",
+            Outcome::Temporary(_) => "4.0.0",
+            Outcome::Permanent(_) => "5.0.0",
         };
-        match words.as_slice() {
-            [first, ..] if is_status(first) => (*first).to_string(),
-            [code, second] if code.len() == 3 && is_status(second) => (*second).to_string(),
-            _ => match self {
-                Outcome::Delivered(_) => "2.0.0",
-                Outcome::Temporary(_) => "4.0.0",
-                Outcome::Permanent(_) => "5.0.0",
-            }
-            .to_string(),
-        }
+        enhanced_status(self.text()).unwrap_or(fallback).to_string()
+    }
+}
+
+/// The RFC 3463 enhanced status code in a reply or a reason: the first word of Yubin's own
+/// reasons (`5.4.7 Delivery time expired`) or the word after a three-digit reply code
+/// (`550 5.1.1 no such user`); `None` when there is none.
+pub fn enhanced_status(text: &str) -> Option<&str> {
+    let is_status = |w: &str| {
+        let parts: Vec<&str> = w.split('.').collect();
+        parts.len() == 3
+            && matches!(parts[0], "2" | "4" | "5")
+            && parts[1..]
+                .iter()
+                .all(|p| (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let mut words = text.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some(first), _) if is_status(first) => Some(first),
+        (Some(code), Some(second)) if code.len() == 3 && is_status(second) => Some(second),
+        _ => None,
     }
 }
 

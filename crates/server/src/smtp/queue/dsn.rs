@@ -45,30 +45,11 @@ pub(crate) struct Report<'a> {
 /// The RFC 3463 status in a reply text: "550 5.1.1 no such user" -> "5.1.1"; from the basic
 /// code when there is none (5xx -> 5.0.0, anything else -> 4.0.0).
 pub(crate) fn status_of(reply: &str) -> String {
-    let mut words = reply.split_whitespace();
-    let code = words.next().unwrap_or("");
-    if is_status(code) {
-        // Our own texts start with the status ("5.4.7 Delivery time expired").
-        return code.to_string();
+    match crate::smtp::outbound::enhanced_status(reply) {
+        Some(status) => status.to_string(),
+        None if reply.starts_with('5') => "5.0.0".into(),
+        None => "4.0.0".into(),
     }
-    let code = code.get(..3).unwrap_or(code);
-    if let Some(status) = words.next().filter(|w| is_status(w)) {
-        return status.to_string();
-    }
-    if code.starts_with('5') {
-        "5.0.0".into()
-    } else {
-        "4.0.0".into()
-    }
-}
-
-fn is_status(word: &str) -> bool {
-    let parts: Vec<&str> = word.split('.').collect();
-    parts.len() == 3
-        && matches!(parts[0], "2" | "4" | "5")
-        && parts[1..]
-            .iter()
-            .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn rfc822_date(secs: i64) -> String {
