@@ -68,7 +68,7 @@ impl InboundChecks {
     }
 
     /// Checks `message` from `peer` and decides; `recipient_domains` are the hosted domains it
-    /// is for (a rejection needs every one of them to enforce DMARC).
+    /// is for, lowercase (a rejection needs every one of them to enforce DMARC).
     pub(crate) async fn decide(
         &self,
         peer: IpAddr,
@@ -99,9 +99,7 @@ impl InboundChecks {
         };
         let enforced = self.dmarc_reject
             && !recipient_domains.is_empty()
-            && recipient_domains
-                .iter()
-                .all(|d| !self.exempt.contains(&d.to_ascii_lowercase()));
+            && recipient_domains.iter().all(|d| !self.exempt.contains(d));
         if verdict.should_reject() && enforced {
             tracing::info!(%peer, from_domain = %verdict.dmarc.from_domain,
                 "refused by the sender domain's DMARC policy");
