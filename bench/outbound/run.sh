@@ -111,18 +111,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' TERM INT
 
-free_port() {
-    $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() { # port timeout_s
-    local i
-    for ((i = 0; i < $2 * 10; i++)); do
-        (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+source "$HERE/../lib.sh"
 cpu_of() { $PY "$HERE/cpu.py" "$@"; }
 # busy CPU seconds of the whole machine (all cores), from /proc/stat
 machine_busy() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; printf "%.2f\n", (t - $5 - $6) / 100 }' /proc/stat; }

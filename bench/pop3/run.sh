@@ -110,19 +110,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() { # port timeout_s
-    local i
-    for ((i = 0; i < $2 * 10; i++)); do
-        (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
+source "$HERE/../lib.sh"
 load() { "$LOAD_BIN" "$@"; }
-loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 LOADS=()
 over_budget() { [ $SECONDS -ge $DEADLINE ]; }
 
