@@ -194,6 +194,8 @@ listen_tls = []
 listen = [\"$HOST:0\"]
 listen_tls = []
 max_commands_per_sec = 1000000
+[http]
+listen = []
 $DNS_TOML"
 R_SMTP=$(listener receiver smtp)
 R_IMAP=$(listener receiver imap)
@@ -220,6 +222,8 @@ allow_plaintext_auth = true
 [imap]
 listen = []
 listen_tls = []
+[http]
+listen = []
 [sending]
 messages_per_hour = 100000000
 recipients_per_hour = 100000000
