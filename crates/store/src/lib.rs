@@ -29,7 +29,7 @@ pub use mail::{
     MailboxView, MessageInfo, MessageMeta, NewOutbound, PurgeStats, QueueUpdate, QueuedMessage,
     QuotaInfo, RecipientResult, Resolution, Resolved, flags, names,
 };
-pub use records::{QueuedRecipient, RecipientStatus};
+pub use records::{QueuedRecipient, RecipientStatus, ServiceLimits};
 
 /// Nanoseconds since the epoch, to name scratch directories uniquely.
 fn mail_now_nanos() -> u128 {

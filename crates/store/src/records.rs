@@ -15,6 +15,8 @@ pub struct DomainRecord {
     pub max_accounts: u64,
     /// Creation time, seconds since the Unix epoch.
     pub created: i64,
+    /// Service limits for the whole tenant; unset ones take the server's `[limits]`.
+    pub limits: ServiceLimits,
 }
 
 /// A mail account.
@@ -33,6 +35,45 @@ pub struct AccountRecord {
     pub created: i64,
     /// Next mailbox id to hand out.
     pub next_mailbox: u32,
+    /// Service limits for this account; unset ones take the domain's, then the server's.
+    pub limits: ServiceLimits,
+}
+
+/// Overrides of the server's `[limits]` for one tenant or one account. `None` = inherit.
+///
+/// On a domain a limit counts the tenant's accounts together (connections, messages); on an
+/// account it counts that account alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceLimits {
+    /// Concurrent IMAP, POP3 and submission sessions.
+    pub connections: Option<u32>,
+    /// Commands per minute over IMAP, POP3 and submission.
+    pub commands_per_minute: Option<u32>,
+    /// Messages sent (submission) per hour.
+    pub messages_per_hour: Option<u32>,
+    /// Recipients of sent messages per hour.
+    pub recipients_per_hour: Option<u32>,
+    /// Messages received over SMTP and LMTP per hour.
+    pub inbound_messages_per_hour: Option<u32>,
+    /// Largest message accepted, in bytes (inbound, submission, APPEND).
+    pub max_message_size: Option<u64>,
+}
+
+impl ServiceLimits {
+    /// `self` where set, else `fallback`: an account's limits over its domain's.
+    pub fn or(self, fallback: ServiceLimits) -> ServiceLimits {
+        ServiceLimits {
+            connections: self.connections.or(fallback.connections),
+            commands_per_minute: self.commands_per_minute.or(fallback.commands_per_minute),
+            messages_per_hour: self.messages_per_hour.or(fallback.messages_per_hour),
+            recipients_per_hour: self.recipients_per_hour.or(fallback.recipients_per_hour),
+            inbound_messages_per_hour: self
+                .inbound_messages_per_hour
+                .or(fallback.inbound_messages_per_hour),
+            max_message_size: self.max_message_size.or(fallback.max_message_size),
+        }
+    }
 }
 
 /// An alias: mail to it goes to every target.

@@ -429,3 +429,63 @@ async fn data_survives_reopen_and_newer_formats_are_refused() {
     };
     assert_eq!(store.list_domains().expect("list"), vec!["keep.test"]);
 }
+
+#[tokio::test]
+async fn account_limits_override_the_tenants_and_survive_a_reopen() {
+    use yubin_store::ServiceLimits;
+    let dir = tempfile::tempdir().expect("temp dir");
+    {
+        let store = MailStore::open(dir.path()).await.expect("open");
+        store.add_domain("t.test", 0, 0).await.expect("domain");
+        store.add_account("a@t.test", "pw", 0).await.expect("a");
+        store.add_account("b@t.test", "pw", 0).await.expect("b");
+        store
+            .set_tenant_limits(
+                "T.test",
+                ServiceLimits {
+                    connections: Some(20),
+                    messages_per_hour: Some(100),
+                    ..ServiceLimits::default()
+                },
+            )
+            .await
+            .expect("tenant limits");
+        store
+            .set_account_limits(
+                "a@t.test",
+                ServiceLimits {
+                    connections: Some(3),
+                    ..ServiceLimits::default()
+                },
+            )
+            .await
+            .expect("account limits");
+    }
+    let store = loop {
+        match MailStore::open(dir.path()).await {
+            Ok(s) => break s,
+            Err(e) if e.kind() == ErrorKind::Unavailable => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await
+            }
+            Err(e) => panic!("reopen: {e}"),
+        }
+    };
+    let a = store.account_limits("a@t.test").expect("a limits");
+    assert_eq!(a.connections, Some(3), "the account's own limit wins");
+    assert_eq!(
+        a.messages_per_hour,
+        Some(100),
+        "unset ones come from the tenant"
+    );
+    assert_eq!(
+        a.commands_per_minute, None,
+        "unset on both: the server default"
+    );
+    let b = store.account_limits("b@t.test").expect("b limits");
+    assert_eq!(b.connections, Some(20));
+    let e = store
+        .set_tenant_limits("nowhere.test", ServiceLimits::default())
+        .await
+        .expect_err("no such domain");
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+}

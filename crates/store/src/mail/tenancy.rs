@@ -11,7 +11,7 @@ use super::{MailStore, get_record, now, scan_all, tx_record};
 use crate::backend::decode_counter;
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys;
-use crate::records::{AccountRecord, AliasRecord, DomainRecord, encode};
+use crate::records::{AccountRecord, AliasRecord, DomainRecord, ServiceLimits, encode};
 
 /// A domain as shown to administrators.
 #[derive(Debug, Clone)]
@@ -84,6 +84,7 @@ impl MailStore {
             quota,
             max_accounts,
             created: now(),
+            limits: ServiceLimits::default(),
         };
         let domain = name.clone();
         self.write(move |tx| {
@@ -138,6 +139,23 @@ impl MailStore {
                 })?;
             record.quota = quota;
             record.max_accounts = max_accounts;
+            tx.set(keys::domain(&name), encode(&record)?);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Replaces a tenant's service limits (unset ones inherit the server's `[limits]`).
+    ///
+    /// Errors: `InvalidData`, `NotFound`.
+    pub async fn set_tenant_limits(&self, name: &str, limits: ServiceLimits) -> Result<()> {
+        let name = normalize_domain(name)?;
+        self.write(move |tx| {
+            let mut record: DomainRecord =
+                tx_record(tx, &keys::domain(&name))?.ok_or_else(|| {
+                    Error::new(ErrorKind::NotFound, format!("no such domain: {name}"))
+                })?;
+            record.limits = limits;
             tx.set(keys::domain(&name), encode(&record)?);
             Ok(())
         })
@@ -240,6 +258,7 @@ impl MailStore {
                 enabled: true,
                 created: now(),
                 next_mailbox: 1,
+                limits: ServiceLimits::default(),
             };
             for (name, special) in DEFAULT_MAILBOXES {
                 super::rows::create(tx, &mut record, name, special.map(str::to_string))?;
@@ -321,6 +340,28 @@ impl MailStore {
     /// Sets an account's quota in bytes (0 = unlimited).
     pub async fn set_quota(&self, address: &str, quota: u64) -> Result<()> {
         self.update_account(address, move |r| r.quota = quota).await
+    }
+
+    /// Replaces an account's service limits (unset ones inherit its domain's).
+    ///
+    /// Errors: `InvalidData`, `NotFound`.
+    pub async fn set_account_limits(&self, address: &str, limits: ServiceLimits) -> Result<()> {
+        self.update_account(address, move |r| r.limits = limits)
+            .await
+    }
+
+    /// An account's effective overrides: its own limits over its domain's (a missing domain
+    /// record counts as no overrides). The server's `[limits]` fill what is still unset.
+    ///
+    /// Errors: `InvalidData`, `NotFound` for the account.
+    pub fn account_limits(&self, address: &str) -> Result<ServiceLimits> {
+        let info = self.account(address)?;
+        let domain = split_domain(&info.address).0.to_string();
+        let tenant = self
+            .domain(&domain)
+            .map(|d| d.record.limits)
+            .unwrap_or_default();
+        Ok(info.record.limits.or(tenant))
     }
 
     /// Checks a password; `Ok(None)` for a wrong password, unknown or disabled account (the
