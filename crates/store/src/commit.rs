@@ -29,7 +29,7 @@ use crate::pace::{Latency, Load};
 /// Most units committed together; bounds transaction size and the latency of the first unit.
 const MAX_GROUP: usize = 512;
 /// Units that may wait for the writer; past this, writes fail fast with `Unavailable`.
-const QUEUE_DEPTH: usize = 8192;
+pub(crate) const QUEUE_DEPTH: usize = 8192;
 
 type UnitFn = Box<dyn FnOnce(&mut Tx<'_>) -> Result<Box<dyn Any + Send>> + Send>;
 
@@ -48,6 +48,8 @@ struct Monitor {
     waiting: AtomicUsize,
     /// Set when foreground units were waiting as a background unit's group committed.
     queued_behind: AtomicBool,
+    /// When the group being committed now started (admission control sees a stuck commit).
+    group_started: Mutex<Option<Instant>>,
 }
 
 /// Handle to the writer thread; cheap to clone.
@@ -90,6 +92,21 @@ impl Committer {
         F: FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
     {
         self.submit(unit, true).await
+    }
+
+    /// How long the group being committed now has run (zero when the writer is idle).
+    pub(crate) fn stall(&self) -> Duration {
+        self.monitor
+            .group_started
+            .lock()
+            .ok()
+            .and_then(|g| g.map(|t| t.elapsed()))
+            .unwrap_or_default()
+    }
+
+    /// Foreground units waiting for the writer.
+    pub(crate) fn waiting(&self) -> usize {
+        self.monitor.waiting.load(Ordering::Relaxed)
     }
 
     /// Foreground load as of now; clears the "queued behind" mark.
@@ -163,7 +180,13 @@ fn writer_loop(backend: &dyn Backend, rx: Receiver<Job>, monitor: &Monitor) {
         }
         let timing: Vec<(Instant, bool)> =
             group.iter().map(|j| (j.submitted, j.background)).collect();
+        if let Ok(mut started) = monitor.group_started.lock() {
+            *started = Some(Instant::now());
+        }
         commit_group(backend, group);
+        if let Ok(mut started) = monitor.group_started.lock() {
+            *started = None;
+        }
         observe(monitor, &timing);
     }
 }

@@ -132,3 +132,41 @@ mod store_tests {
         assert_eq!(store.store_latency(), Duration::ZERO);
     }
 }
+
+#[cfg(test)]
+mod admission_tests {
+    use std::time::{Duration, Instant};
+
+    use crate::{FaultSwitch, MailStore};
+
+    #[tokio::test]
+    async fn a_slow_store_refuses_admission_and_recovers_by_itself() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = MailStore::open_with_faults(dir.path(), FaultSwitch::allowed())
+            .await
+            .expect("open");
+        store.configure_admission(Duration::from_millis(100), Duration::from_secs(1), 4);
+        store.admit(&["a.test"]).await.expect("fast store admits");
+        store
+            .set_store_latency(Duration::from_millis(300))
+            .expect("allowed");
+        // The probe runs every 200 ms and is seen as slow once it has run past 100 ms.
+        let started = Instant::now();
+        while !store.is_slow() {
+            assert!(started.elapsed() < Duration::from_secs(3), "never slow");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let e = store.admit(&["a.test"]).await.expect_err("refused");
+        assert_eq!(e.kind(), crate::ErrorKind::Unavailable);
+        store.set_store_latency(Duration::ZERO).expect("off");
+        let started = Instant::now();
+        while store.is_slow() {
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "never recovered"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        store.admit(&["a.test"]).await.expect("admits again");
+    }
+}

@@ -6,6 +6,7 @@
 //! the battery every backend must pass.
 #![warn(missing_docs)]
 
+pub mod admission;
 pub mod backend;
 pub mod blob;
 mod commit;
@@ -18,6 +19,7 @@ mod mail;
 mod pace;
 pub mod records;
 
+pub use admission::{Admitted, Pressure};
 pub use backend::Backend;
 pub use blob::BlobStore;
 pub use commit::Tx;

@@ -63,6 +63,14 @@ pub struct ServerConfig {
     /// Most deleted messages the background purger removes per second (it goes slower while
     /// foreground work suffers).
     pub purge_rate: u64,
+    /// Store latency (ms) above which new work gets temporary errors: SMTP 421 at connect and
+    /// 451 4.3.0, IMAP `NO [UNAVAILABLE]`, POP3 `-ERR [SYS/TEMP]`.
+    pub store_slow_ms: u64,
+    /// Longest one delivery's store work may take (ms) before the client gets 451 4.3.0.
+    pub store_deadline_ms: u64,
+    /// Store operations one tenant may have in progress at once; more wait on the tenant's own
+    /// budget, so a flooding tenant queues behind itself.
+    pub tenant_store_slots: usize,
 }
 
 impl Default for ServerConfig {
@@ -74,6 +82,9 @@ impl Default for ServerConfig {
             log: "info".into(),
             purge_grace_secs: 60,
             purge_rate: 2000,
+            store_slow_ms: 1000,
+            store_deadline_ms: 4000,
+            tenant_store_slots: 8,
         }
     }
 }
@@ -136,6 +147,15 @@ impl Config {
     fn validate(&self) -> Result<(), String> {
         if self.server.hostname.trim().is_empty() {
             return Err("server.hostname must not be empty".into());
+        }
+        for (name, n) in [
+            ("store_slow_ms", self.server.store_slow_ms),
+            ("store_deadline_ms", self.server.store_deadline_ms),
+            ("tenant_store_slots", self.server.tenant_store_slots as u64),
+        ] {
+            if n == 0 {
+                return Err(format!("server.{name} must be at least 1"));
+            }
         }
         for (name, smtp) in [
             ("smtp", &self.smtp),
@@ -278,7 +298,14 @@ impl Config {
              # Seconds a deleted message stays readable by sessions not yet told of the delete.\n\
              purge_grace_secs = {}\n\
              # Most deleted messages physically removed per second (less while clients are busy).\n\
-             purge_rate = {}\n\n\
+             purge_rate = {}\n\
+             # Store latency (ms) above which new work gets temporary errors (SMTP 421/451 4.3.0,\n\
+             # IMAP NO [UNAVAILABLE], POP3 -ERR [SYS/TEMP]); service resumes when it is fast again.\n\
+             store_slow_ms = {}\n\
+             # Milliseconds one delivery's store work may take before the client gets 451 4.3.0.\n\
+             store_deadline_ms = {}\n\
+             # Store operations one tenant may run at once; a flooding tenant waits on its own.\n\
+             tenant_store_slots = {}\n\n\
              {}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n\
              [tls]\n\
              # PEM certificate chain for STARTTLS. Empty: a self-signed certificate is generated\n\
@@ -292,6 +319,9 @@ impl Config {
             d.server.log,
             d.server.purge_grace_secs,
             d.server.purge_rate,
+            d.server.store_slow_ms,
+            d.server.store_deadline_ms,
+            d.server.tenant_store_slots,
             smtp(
                 "smtp",
                 &d.smtp,

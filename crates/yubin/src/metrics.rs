@@ -67,6 +67,10 @@ pub fn install() -> Result<(), String> {
 pub fn render(store: &MailStore) -> Option<String> {
     let handle = HANDLE.get()?;
     store.publish_purge_gauges();
+    let pressure = store.pressure();
+    metrics::gauge!("yubin_store_slow").set(if pressure.slow { 1.0 } else { 0.0 });
+    metrics::gauge!("yubin_store_commit_running_seconds").set(pressure.commit.as_secs_f64());
+    metrics::gauge!("yubin_store_write_queue").set(pressure.queued as f64);
     if let Ok(depth) = store.queue_depth() {
         metrics::gauge!("yubin_queue_messages").set(depth as f64);
     }

@@ -32,6 +32,11 @@ pub async fn run(config: Config) -> Result<(), String> {
     let store = MailStore::open(&data).await.map_err(|e| e.to_string())?;
     store.set_purge_grace(Duration::from_secs(config.server.purge_grace_secs));
     store.set_purge_rate(config.server.purge_rate as f64);
+    store.configure_admission(
+        Duration::from_millis(config.server.store_slow_ms),
+        Duration::from_millis(config.server.store_deadline_ms),
+        config.server.tenant_store_slots,
+    );
     let tls = tls::acceptor(&config.tls, &data, &config.server.hostname)?;
     let (trigger, shutdown) = net::shutdown_pair();
 

@@ -309,6 +309,21 @@ impl Session {
             };
             return self.protocol_error(Some(&tag), &text);
         }
+        // Admission (DESIGN.md "Overload"): store work waits on the tenant's own budget, and
+        // none starts while the store is slow; NOOP then answers without its mailbox sync.
+        let quiet = matches!(command.body, CommandBody::Noop | CommandBody::Check)
+            && self.service.store.is_slow();
+        let _admitted = if needs_store(&command.body) {
+            match self.admit().await {
+                Ok(admitted) => admitted,
+                Err(failure) => {
+                    failure.write(&tag, &mut self.out);
+                    return Flow::Continue;
+                }
+            }
+        } else {
+            None
+        };
         let mut flow = Flow::Continue;
         let outcome = match command.body {
             CommandBody::Capability => {
@@ -462,7 +477,7 @@ impl Session {
             } => self.thread(uid, algorithm, &charset, &search).await,
         };
         // Updates from other sessions go out before the tagged reply, where the table allows.
-        if matches!(self.state, State::Selected(..)) && matches!(flow, Flow::Continue) {
+        if matches!(self.state, State::Selected(..)) && matches!(flow, Flow::Continue) && !quiet {
             self.sync(spec.may_expunge).await;
         }
         match outcome {
@@ -485,6 +500,31 @@ impl Session {
             }
         }
         flow
+    }
+
+    /// Admits one command's store work: refused while the store is slow, else a slot of the
+    /// logged-in tenant's budget (none needed before login: the password checkers are bounded).
+    async fn admit(&self) -> Result<Option<yubin_store::Admitted>, Failure> {
+        let busy = |e: yubin_store::Error| {
+            crate::net::telemetry::rejected("imap", "store_busy");
+            Failure::no(Some("UNAVAILABLE"), e.message().to_string())
+        };
+        let Some(login) = self.state.login() else {
+            if self.service.store.is_slow() {
+                return Err(busy(yubin_store::Error::new(
+                    yubin_store::ErrorKind::Unavailable,
+                    "the store is slow; try again later",
+                )));
+            }
+            return Ok(None);
+        };
+        let tenant = login.address.rsplit_once('@').map_or("", |(_, d)| d);
+        self.service
+            .store
+            .admit(&[tenant])
+            .await
+            .map(Some)
+            .map_err(busy)
     }
 
     /// The CAPABILITY list for the current state (RFC 9051 §7.2.2).
@@ -712,4 +752,21 @@ pub(crate) fn canonical_inbox(name: String) -> String {
     } else {
         name
     }
+}
+
+/// Whether a command reads or writes the store (and so is admitted first).
+fn needs_store(body: &CommandBody) -> bool {
+    !matches!(
+        body,
+        CommandBody::Capability
+            | CommandBody::Noop
+            | CommandBody::Check
+            | CommandBody::Logout
+            | CommandBody::Id(_)
+            | CommandBody::StartTls
+            | CommandBody::Enable(_)
+            | CommandBody::Namespace
+            | CommandBody::Idle
+            | CommandBody::Compress(_)
+    )
 }

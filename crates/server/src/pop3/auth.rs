@@ -98,6 +98,11 @@ impl Session {
 
     /// Checks the credentials, locks the maildrop and takes its snapshot.
     async fn log_in(&mut self, user: String, password: Secret<String>) -> Result<(), Failure> {
+        // A slow store would leave the snapshot below past its deadline anyway; say so at once.
+        if self.service.store.is_slow() {
+            crate::net::telemetry::rejected("pop3", "store_slow");
+            return Err(Failure::busy());
+        }
         let info = match self.service.passwords.verify(user, password).await {
             Ok(Some(info)) => info,
             Ok(None) => return self.fail_auth().await,

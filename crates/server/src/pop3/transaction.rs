@@ -74,8 +74,14 @@ impl Session {
 
     /// RETR (`lines` = None) and TOP.
     pub(crate) async fn retr(&mut self, number: u32, lines: Option<u32>) -> Result<(), Failure> {
-        let blob = self.maildrop()?.get(number)?.blob;
+        let maildrop = self.maildrop()?;
+        let blob = maildrop.get(number)?.blob;
+        let tenant = maildrop.address.rsplit_once('@').map_or("", |(_, d)| d);
         let store = self.service.store.clone();
+        let _admitted = store.admit(&[tenant]).await.map_err(|_| {
+            crate::net::telemetry::rejected("pop3", "store_busy");
+            Failure::busy()
+        })?;
         let deadline = Duration::from_millis(self.service.config.store_timeout_ms);
         let bytes = match tokio::time::timeout(deadline, store.message_bytes(&blob)).await {
             Ok(Ok(bytes)) => bytes,

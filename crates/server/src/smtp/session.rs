@@ -60,12 +60,20 @@ pub(crate) async fn serve(
         let Some(acceptor) = service.tls.clone() else {
             return;
         };
-        let Some(tls) = crate::net::stream::handshake(&acceptor, stream, peer).await else {
+        let Some(mut tls) = crate::net::stream::handshake(&acceptor, stream, peer).await else {
             return;
         };
+        if service.store.is_slow() {
+            refuse_busy(&service, &mut tls).await;
+            return;
+        }
         let mut conn = Conn::new(service.clone(), peer, shutdown, deadline);
         conn.push(conn.greeting());
         let _ = conn.run(tls, true).await;
+        return;
+    }
+    if service.store.is_slow() {
+        refuse_busy(&service, &mut stream).await;
         return;
     }
     let mut conn = Conn::new(service.clone(), peer, shutdown, deadline);
@@ -81,6 +89,16 @@ pub(crate) async fn serve(
         conn.restart_after_tls();
         let _ = conn.run(tls, true).await;
     }
+}
+
+/// 421 at connect while the store is slow: the client retries later instead of starting a
+/// transaction that would pile up behind the store (RFC 5321 §3.8 allows 421 as the greeting).
+async fn refuse_busy<S: AsyncWrite + Unpin>(service: &Service, stream: &mut S) {
+    telemetry::rejected(service.mode.label(), "store_slow");
+    let _ = stream
+        .write_all(&Reply::new(421, "4.3.0", "Storage is busy, try again later").to_bytes())
+        .await;
+    let _ = stream.shutdown().await;
 }
 
 /// How the command loop ended.
@@ -492,6 +510,13 @@ impl Conn {
             self.error(reply);
             return;
         }
+        if self.service.store.is_slow() {
+            // Not a client error: it must not count towards max_errors.
+            self.state = State::Greeted(greeting);
+            telemetry::rejected(self.service.mode.label(), "store_slow");
+            self.push(Reply::new(451, "4.3.0", "Storage is busy, try again later"));
+            return;
+        }
         if size > self.service.config.max_message_size {
             self.state = State::Greeted(greeting);
             self.error(Reply::new(
@@ -847,14 +872,36 @@ impl Conn {
             mail_from: envelope.mail_from,
             recipients: envelope.recipients.into_iter().map(|(_, r)| r).collect(),
         };
-        let outcome = match self.service.store.deliver(delivery).await {
-            Ok(outcome) => outcome,
+        let replies = if lmtp { addresses.len() } else { 1 };
+        let tenants = self.tenants(&addresses);
+        let tenants: Vec<&str> = tenants.iter().map(String::as_str).collect();
+        let store = &self.service.store;
+        let admitted = match store.admit(&tenants).await {
+            Ok(admitted) => admitted,
             Err(e) => {
-                let reply = reply_for(&e);
-                tracing::warn!(id, error = %e, "delivery failed");
-                return vec![reply; if lmtp { addresses.len() } else { 1 }];
+                telemetry::rejected(self.service.mode.label(), "store_busy");
+                tracing::warn!(id, error = %e, "delivery not admitted");
+                return vec![reply_for(&e); replies];
             }
         };
+        // Past the deadline the commit may still land; the client retries and, at worst, the
+        // message arrives twice (RFC 5321 §6.1 prefers that to losing it).
+        let outcome =
+            match tokio::time::timeout(store.store_deadline(), store.deliver(delivery)).await {
+                Ok(Ok(outcome)) => outcome,
+                Ok(Err(e)) => {
+                    let reply = reply_for(&e);
+                    tracing::warn!(id, error = %e, "delivery failed");
+                    return vec![reply; replies];
+                }
+                Err(_) => {
+                    telemetry::rejected(self.service.mode.label(), "store_deadline");
+                    tracing::warn!(id, "delivery past the store deadline");
+                    let reply = Reply::new(451, "4.3.0", "Storage is slow, try again later");
+                    return vec![reply; replies];
+                }
+            };
+        drop(admitted);
         if lmtp {
             return outcome
                 .results
@@ -880,6 +927,22 @@ impl Conn {
         } else {
             vec![first_error.map_or_else(|| Reply::new(451, "4.3.0", "Delivery failed"), reply_for)]
         }
+    }
+
+    /// The tenants whose store budgets a delivery uses: the sender's on submission (remote
+    /// domains must not get budgets of their own), the recipients' domains otherwise.
+    fn tenants(&self, addresses: &[String]) -> Vec<String> {
+        if let Some(user) = &self.user {
+            return user
+                .address
+                .rsplit_once('@')
+                .map(|(_, d)| vec![d.to_string()])
+                .unwrap_or_default();
+        }
+        addresses
+            .iter()
+            .filter_map(|a| a.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()))
+            .collect()
     }
 
     /// Submission: AUTH must come first.

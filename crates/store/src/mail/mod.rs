@@ -37,6 +37,7 @@ pub use purge::PurgeStats;
 pub use queue::{NewOutbound, QueueUpdate, QueuedMessage, RecipientResult};
 pub use tenancy::{AccountInfo, DomainInfo};
 
+use crate::admission::{Admission, Admitted, Pressure};
 use crate::backend::{Backend, KeyRange, ReadView};
 use crate::blob::BlobStore;
 use crate::commit::{Committer, Tx};
@@ -91,6 +92,8 @@ pub struct MailStore {
     pacing: Arc<purge::Pacing>,
     /// Test-only latency injected into the embedded backend.
     faults: Arc<FaultSwitch>,
+    /// Whether the store takes new work, and the tenants' budgets.
+    admission: Arc<Admission>,
 }
 
 /// A handle that does not keep the store open: the purger's.
@@ -106,6 +109,7 @@ struct WeakStore {
     purge_grace: Arc<std::sync::atomic::AtomicU64>,
     pacing: Arc<purge::Pacing>,
     faults: Arc<FaultSwitch>,
+    admission: Arc<Admission>,
 }
 
 impl WeakStore {
@@ -122,6 +126,7 @@ impl WeakStore {
             purge_grace: self.purge_grace.clone(),
             pacing: self.pacing.clone(),
             faults: self.faults.clone(),
+            admission: self.admission.clone(),
         })
     }
 }
@@ -179,7 +184,11 @@ impl MailStore {
             )),
             pacing: Arc::new(purge::Pacing::default()),
             faults,
+            admission: Arc::new(Admission::default()),
         };
+        store
+            .admission
+            .spawn_probe(Arc::downgrade(&store.backend))?;
         store.migrate().await?;
         store.finish_delete_intents().await?;
         purge::spawn(store.downgrade());
@@ -199,6 +208,7 @@ impl MailStore {
             purge_grace: self.purge_grace.clone(),
             pacing: self.pacing.clone(),
             faults: self.faults.clone(),
+            admission: self.admission.clone(),
         }
     }
 
@@ -306,6 +316,62 @@ impl MailStore {
     /// The latency injected now (zero when off).
     pub fn store_latency(&self) -> std::time::Duration {
         self.faults.latency()
+    }
+
+    /// Sets admission control: the store latency above which new work is refused, the deadline
+    /// for one unit of admitted work, and the store operations one tenant may run at once.
+    pub fn configure_admission(
+        &self,
+        slow_after: std::time::Duration,
+        deadline: std::time::Duration,
+        tenant_slots: usize,
+    ) {
+        self.admission.configure(slow_after, deadline, tenant_slots);
+    }
+
+    /// How the store is doing now; cheap (no store access), so every command may ask.
+    pub fn pressure(&self) -> Pressure {
+        self.admission.pressure(
+            self.committer.stall(),
+            self.committer.waiting(),
+            crate::commit::QUEUE_DEPTH,
+        )
+    }
+
+    /// Whether new work should get a temporary error because the store is slow.
+    pub fn is_slow(&self) -> bool {
+        self.pressure().slow
+    }
+
+    /// The deadline for one unit of admitted store work.
+    pub fn store_deadline(&self) -> std::time::Duration {
+        self.admission.deadline()
+    }
+
+    /// Admits store work for `tenants` (domain names; repeats are fine): refused at once while
+    /// the store is slow, else one slot of each tenant's budget, waiting at most the deadline in
+    /// all. Hold the result while the work runs.
+    ///
+    /// Errors: `Unavailable` when the store is slow or a tenant's budget stayed full.
+    pub async fn admit(&self, tenants: &[&str]) -> Result<Admitted> {
+        if self.is_slow() {
+            metrics::counter!("yubin_store_admission_refused_total").increment(1);
+            return Err(Error::new(
+                ErrorKind::Unavailable,
+                "the store is slow; try again later",
+            ));
+        }
+        let mut names: Vec<&str> = tenants.to_vec();
+        // One order for everyone, so two multi-tenant deliveries cannot wait on each other.
+        names.sort_unstable();
+        names.dedup();
+        let until = tokio::time::Instant::now() + self.admission.deadline();
+        let mut slots = Vec::with_capacity(names.len());
+        for name in names {
+            let wait = until.saturating_duration_since(tokio::time::Instant::now());
+            slots.push(self.admission.slot(name, wait).await?);
+        }
+        Ok(Admitted::new(slots))
     }
 
     fn read(&self) -> Result<Box<dyn ReadView + '_>> {
