@@ -172,12 +172,16 @@ impl Admission {
                 .budgets
                 .lock()
                 .map_err(|_| Error::new(ErrorKind::Internal, "tenant budgets poisoned"))?;
-            budgets
-                .entry(tenant.to_string())
-                .or_insert_with(|| {
-                    Arc::new(Semaphore::new(self.tenant_slots.load(Ordering::Relaxed)))
-                })
-                .clone()
+            // Looked up before inserting: every IMAP command comes here, most for a known tenant.
+            match budgets.get(tenant) {
+                Some(semaphore) => semaphore.clone(),
+                None => {
+                    let semaphore =
+                        Arc::new(Semaphore::new(self.tenant_slots.load(Ordering::Relaxed)));
+                    budgets.insert(tenant.to_string(), semaphore.clone());
+                    semaphore
+                }
+            }
         };
         match tokio::time::timeout(wait, semaphore.acquire_owned()).await {
             Ok(Ok(permit)) => Ok(permit),
