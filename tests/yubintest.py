@@ -98,6 +98,18 @@ def parse_addr(text: str) -> tuple[str, int]:
 
 
 @dataclass
+class ApiResponse:
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    @property
+    def json(self):
+        import json
+        return json.loads(self.text)
+
+
+@dataclass
 class AdminResult:
     rc: int
     stdout: str
@@ -128,7 +140,7 @@ class Server:
             # SPF/DKIM/DMARC need DNS: the tests of them (test_outbound.py) turn the checks on
             # with their own DNS server; elsewhere the stored bytes stay exactly as sent.
             "checks": {"enabled": False},
-            "http": {"listen": [f"{HOST}:0"]},
+            "http": {"listen": [f"{HOST}:0"], "listen_tls": [f"{HOST}:0"]},
         }
         self.config = merge_config(base, config)
         self.write_config()
@@ -197,7 +209,7 @@ class Server:
             elif line == "yubin: ready":
                 break
         for proto in ("smtp", "lmtp", "imap", "imaps", "pop3", "pop3s", "submission",
-                      "submissions", "http"):
+                      "submissions", "http", "https"):
             assert proto in self.listeners, (
                 f"no 'yubin: listening {proto} ...' line before ready; stdout={self._stdout}"
             )
@@ -334,6 +346,45 @@ class Server:
                 return r.status, r.read().decode("utf-8", "replace")
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode("utf-8", "replace")
+
+    @property
+    def api_port(self) -> int:
+        """The HTTPS listener that serves the admin API."""
+        return self.listeners["https"][0][1]
+
+    def api(self, method: str, path: str, body=None, token: str | None = None, *,
+            raw: bytes | None = None, headers: dict | None = None,
+            timeout: float = 10) -> "ApiResponse":
+        """One admin API request over HTTPS (certificate not verified: it is self-signed).
+
+        `path` is below /api/v1; `body` is sent as JSON, `raw` as given (with a JSON
+        content type unless `headers` says otherwise); `token` goes in `Authorization: Bearer`.
+        """
+        import http.client
+        import json
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        conn = http.client.HTTPSConnection(HOST, self.api_port, timeout=timeout, context=ctx)
+        hdrs = dict(headers or {})
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+        if data is not None:
+            hdrs.setdefault("Content-Type", "application/json")
+        if token is not None:
+            hdrs["Authorization"] = f"Bearer {token}"
+        try:
+            conn.request(method, "/api/v1" + path, body=data, headers=hdrs)
+            r = conn.getresponse()
+            text = r.read().decode("utf-8", "replace")
+            return ApiResponse(r.status, {k.lower(): v for k, v in r.getheaders()}, text)
+        finally:
+            conn.close()
+
+    def api_token(self, name: str = "test") -> str:
+        """A new admin API token from the CLI."""
+        return self.admin("token", "create", name).stdout.strip()
 
     @property
     def submission_port(self) -> int:

@@ -34,6 +34,7 @@
 //! | 0x43 | domain accounts   | domain name                               | counter: accounts           |
 //! | 0x50 | outbound queue    | queue id                                  | `QueueRecord`               |
 //! | 0x51 | queue schedule    | next attempt (i64, sign bit flipped), queue id | empty                  |
+//! | 0x60 | admin API token   | SHA-256 of the token (32 bytes)           | `ApiTokenRecord` (name, created, hint) |
 //!
 //! Invariants the mail layer keeps: the modseq index holds exactly one entry per live message, at
 //! its current MODSEQ; every outbound-queue record has exactly one schedule entry, at its
@@ -71,6 +72,7 @@ const DOMAIN_USAGE: u8 = 0x42;
 const DOMAIN_ACCOUNTS: u8 = 0x43;
 const QUEUE: u8 = 0x50;
 const QUEUE_SCHEDULE: u8 = 0x51;
+const API_TOKEN: u8 = 0x60;
 
 fn key(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
@@ -584,4 +586,14 @@ pub fn queue_schedule_parts(key: &[u8]) -> Option<(i64, u64)> {
     let at = u64::from_be_bytes(key.get(1..9)?.try_into().ok()?) ^ (1 << 63);
     let id = u64::from_be_bytes(key.get(9..17)?.try_into().ok()?);
     Some((at as i64, id))
+}
+
+/// An admin API token, by the SHA-256 of its secret (the secret itself is never stored).
+pub fn api_token(hash: &[u8; 32]) -> Vec<u8> {
+    key(API_TOKEN, &[hash])
+}
+
+/// Every admin API token.
+pub fn api_tokens() -> KeyRange {
+    KeyRange::prefix(&[API_TOKEN])
 }

@@ -1,14 +1,19 @@
-//! Yubin's HTTP listener: `/health` (the process is alive), `/ready` (it can do its job: the
-//! store answers and the data directory takes writes) and `/metrics` (Prometheus text format).
+//! Yubin's HTTP side: `/health` (the process is alive), `/ready` (it can do its job: the
+//! store answers and the data directory takes writes), `/metrics` (Prometheus text format) and
+//! the admin REST API under `/api/v1` ([`api`]).
 //!
 //! Implementation notes:
-//! - axum over plain HTTP/1.1 on loopback by default (`[http] listen`): probes and scrapes come
-//!   from the machine or its orchestrator. The admin API over HTTPS comes with issue 6's next
-//!   part.
+//! - axum over HTTP/1.1. The plain listener (`[http] listen`, loopback by default) serves the
+//!   probes and scrapes that come from the machine or its orchestrator; under `/api` it only
+//!   answers 403 `https_required`, so a bearer token is never sent in the clear to a listener
+//!   that would honour it. The TLS listener (`[http] listen_tls`, the server's certificate)
+//!   serves the probes and the API ([`tls`]).
 //! - /ready answers 503 with a JSON body that says which check failed, so an operator reads the
 //!   reason in the load balancer's log; [`probe`] explains the disk check.
 
+pub mod api;
 pub mod probe;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,7 +22,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use serde::{Deserialize, Serialize};
 use yubin_server::net::Shutdown;
 use yubin_store::MailStore;
@@ -30,12 +35,16 @@ use probe::DiskProbe;
 pub struct HttpConfig {
     /// Addresses for /health, /ready and /metrics (plain HTTP).
     pub listen: Vec<String>,
+    /// Addresses for the admin API (and the same probes) over HTTPS, with the `[tls]`
+    /// certificate.
+    pub listen_tls: Vec<String>,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: vec!["127.0.0.1:8080".into()],
+            listen_tls: vec!["127.0.0.1:8443".into()],
         }
     }
 }
@@ -63,8 +72,7 @@ impl Web {
         }
     }
 
-    /// The routes.
-    pub fn router(self) -> Router {
+    fn probes(self) -> Router {
         Router::new()
             .route("/health", get(health))
             .route("/ready", get(ready))
@@ -72,7 +80,20 @@ impl Web {
             .with_state(self)
     }
 
-    /// Serves the routes on `listener` until shutdown starts.
+    /// The plain-HTTP routes: the probes, and 403 for the API.
+    pub fn router(self) -> Router {
+        self.probes()
+            .route("/api", any(api::https_required))
+            .route("/api/{*rest}", any(api::https_required))
+    }
+
+    /// The HTTPS routes: the probes and the admin API.
+    pub fn tls_router(self) -> Router {
+        let store = self.store.clone();
+        self.probes().merge(api::router(store))
+    }
+
+    /// Serves [`Web::router`] on `listener` until shutdown starts.
     pub fn serve(self, listener: tokio::net::TcpListener, mut shutdown: Shutdown) {
         let app = self
             .router()
@@ -85,6 +106,26 @@ impl Web {
                 tracing::error!(error = %e, "HTTP listener failed");
             }
         });
+    }
+
+    /// Serves [`Web::tls_router`] over TLS on `listener` until shutdown starts.
+    pub fn serve_tls(
+        self,
+        listener: tokio::net::TcpListener,
+        acceptor: tokio_rustls::TlsAcceptor,
+        mut shutdown: Shutdown,
+    ) -> std::io::Result<()> {
+        let listener = tls::TlsListener::new(listener, acceptor)?;
+        let app = self.tls_router();
+        tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { shutdown.wait().await })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "HTTPS listener failed");
+            }
+        });
+        Ok(())
     }
 }
 

@@ -36,7 +36,7 @@ pub struct Config {
     pub dns: DnsConfig,
     /// `[checks]`: SPF/DKIM/DMARC on the MX port.
     pub checks: ChecksConfig,
-    /// `[http]`: health, readiness and metrics over HTTP.
+    /// `[http]`: health, readiness and metrics over HTTP; the admin API over HTTPS.
     pub http: HttpConfig,
     /// `[imap]`: IMAP4rev2/rev1 for mail clients.
     pub imap: ImapConfig,
@@ -184,9 +184,14 @@ impl Config {
             return Err("submission.max_auth_failures must be at least 1".into());
         }
         self.sending.validate()?;
-        for addr in &self.http.listen {
-            addr.parse::<std::net::SocketAddr>()
-                .map_err(|_| format!("http.listen: '{addr}' is not an address:port"))?;
+        for (key, addrs) in [
+            ("listen", &self.http.listen),
+            ("listen_tls", &self.http.listen_tls),
+        ] {
+            for addr in addrs {
+                addr.parse::<std::net::SocketAddr>()
+                    .map_err(|_| format!("http.{key}: '{addr}' is not an address:port"))?;
+            }
         }
         self.queue.validate()?;
         self.outbound.validate()?;
@@ -468,8 +473,12 @@ fn http_toml(c: &HttpConfig, list: &dyn Fn(&[String]) -> String) -> String {
         "[http]\n\
          # /health (alive), /ready (store answers, data directory writable), /metrics.\n\
          # Addresses for plain HTTP (\"IP:port\"; [] disables); keep it internal.\n\
-         listen = {}\n",
-        list(&c.listen)
+         listen = {}\n\
+         # HTTPS with the [tls] certificate: the same probes and the admin REST API under\n\
+         # /api/v1 (bearer tokens from `yubin admin token create`; see docs/api.md).\n\
+         listen_tls = {}\n",
+        list(&c.listen),
+        list(&c.listen_tls)
     )
 }
 

@@ -75,7 +75,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     start_pop3(&config, &store, &tls, &passwords, &shutdown).await?;
     start_submission(&config, &store, &tls, &passwords, &shutdown).await?;
     admin::socket::listen(&data, store.clone(), shutdown.clone())?;
-    start_http(&config, &store, &shutdown).await?;
+    start_http(&config, &store, &tls, &shutdown).await?;
     let runner = QueueRunner::new(
         store.clone(),
         dns,
@@ -169,13 +169,17 @@ async fn start_pop3(
     .await
 }
 
+/// The probes on `[http] listen`, and the probes with the admin API over HTTPS on
+/// `listen_tls`.
 async fn start_http(
     config: &Config,
     store: &MailStore,
+    tls: &tokio_rustls::TlsAcceptor,
     shutdown: &net::Shutdown,
 ) -> Result<(), String> {
-    let listeners = net::bind_all(&config.http.listen).await?;
-    if listeners.is_empty() {
+    let plain = net::bind_all(&config.http.listen).await?;
+    let secure = net::bind_all(&config.http.listen_tls).await?;
+    if plain.is_empty() && secure.is_empty() {
         return Ok(());
     }
     let web = yubin_web::Web::new(
@@ -183,10 +187,17 @@ async fn start_http(
         config.server.data_dir.clone(),
         Arc::new(crate::metrics::render),
     );
-    for listener in listeners {
+    for listener in plain {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         say(&format!("yubin: listening http {addr}"));
         web.clone().serve(listener, shutdown.clone());
+    }
+    for listener in secure {
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        say(&format!("yubin: listening https {addr}"));
+        web.clone()
+            .serve_tls(listener, tls.clone(), shutdown.clone())
+            .map_err(|e| format!("HTTPS on {addr}: {e}"))?;
     }
     Ok(())
 }

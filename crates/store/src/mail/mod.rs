@@ -19,6 +19,7 @@ mod queue;
 mod rows;
 mod structure;
 mod tenancy;
+mod tokens;
 
 use std::path::Path;
 use std::sync::{Arc, Weak};
@@ -36,6 +37,7 @@ pub use messages::{CopyOutcome, FlagOutcome, MessageMeta};
 pub use purge::PurgeStats;
 pub use queue::{NewOutbound, QueueUpdate, QueuedMessage, RecipientResult};
 pub use tenancy::{AccountInfo, DomainInfo};
+pub use tokens::{ApiToken, api_token_hash};
 
 use crate::admission::{Admission, Admitted, Pressure};
 use crate::backend::{Backend, KeyRange, ReadView};

@@ -6,6 +6,7 @@
 pub mod dkim;
 pub mod queue;
 pub mod socket;
+pub mod token;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -43,6 +44,9 @@ pub enum AdminCommand {
     /// DKIM signing keys of hosted domains and their DNS records.
     #[command(subcommand)]
     Dkim(dkim::DkimCommand),
+    /// Bearer tokens for the admin REST API: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// Print the running server's metrics (Prometheus text format).
     Metrics,
     /// SMTP transactions since the server started: count, share under 7 s, p50/p99/p99.9, max.
@@ -397,6 +401,7 @@ pub async fn execute(
         }
         AdminCommand::Queue(cmd) => queue::execute(store, cmd).await,
         AdminCommand::Dkim(cmd) => dkim::execute(store, data_dir, cmd).await,
+        AdminCommand::Token(cmd) => token::execute(store, cmd).await,
         AdminCommand::Metrics => crate::metrics::render(store)
             .map(String::into_bytes)
             .ok_or_else(|| "this process has no metrics recorder; is the server running?".into()),

@@ -158,7 +158,7 @@ fn span(secs: i64) -> String {
 }
 
 /// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian, UTC).
-fn utc(at: i64) -> String {
+pub(crate) fn utc(at: i64) -> String {
     let days = at.div_euclid(86400);
     let secs = at.rem_euclid(86400);
     // Civil date from days since 1970-01-01 (H. Hinnant, "chrono-compatible low-level date
