@@ -196,6 +196,7 @@ listen_tls = []
 max_commands_per_sec = 1000000
 [http]
 listen = []
+listen_tls = []
 $DNS_TOML"
 R_SMTP=$(listener receiver smtp)
 R_IMAP=$(listener receiver imap)
@@ -224,6 +225,7 @@ listen = []
 listen_tls = []
 [http]
 listen = []
+listen_tls = []
 [sending]
 messages_per_hour = 100000000
 recipients_per_hour = 100000000

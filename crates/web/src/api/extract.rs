@@ -8,6 +8,9 @@ use serde_json::{Map, Value};
 
 use super::errors::ApiError;
 
+/// Most bytes of an oversized body read before the 413, so the client gets to read it.
+const DRAIN: usize = 1 << 20;
+
 /// A JSON request body: an object. serde would also take an array for a struct (its fields in
 /// order), which the API does not promise, so objects are required here and, for nested
 /// structs, by [`object`] and [`optional_object`].
@@ -17,6 +20,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let declared = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > super::MAX_BODY as u64) {
+            // Read (and drop) what the client is sending before answering: a reply while it is
+            // still writing makes many clients see a reset instead of the 413.
+            let _ = axum::body::to_bytes(req.into_body(), DRAIN).await;
+            return Err(ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("the request body is over {} bytes", super::MAX_BODY),
+            ));
+        }
         let axum::Json(value) = axum::Json::<Value>::from_request(req, state).await?;
         if !value.is_object() {
             return Err(ApiError::invalid("the request body must be a JSON object"));
