@@ -178,3 +178,17 @@ def test_submission_guesses_lock_the_pair_and_a_success_resets_it(guarded):
     with RawSession(HOST, guarded.submission_port, source=CLEAN) as s:
         assert s.cmd("EHLO client.test")[0] == 250
         assert auth(s, PASSWORD)[0] == 235
+
+
+def test_an_exempt_proxy_is_slowed_but_never_locked_out(make_server):
+    srv = make_server(config={
+        "limits": {**GUARD["limits"], "exempt_ips": ["127.0.0.3/32"], "connections_per_ip": 1},
+        "imap": GUARD["imap"]})
+    srv.setup_example()
+    with RawImap(HOST, srv.imap_port, source="127.0.0.3") as c, \
+            RawImap(HOST, srv.imap_port, source="127.0.0.3") as second:
+        assert second.greeting.startswith(b"* OK"), second.greeting
+        answers = [c.cmd(f"w{i}", f'LOGIN "{ALICE}" "wrong-{i}"')[-1]
+                   for i in range(PAIR_FAILURES + 2)]
+        assert all(b"[AUTHENTICATIONFAILED]" in a for a in answers), answers
+        assert b"OK" in c.cmd("r", f'LOGIN "{ALICE}" "{PASSWORD}"')[-1]

@@ -321,7 +321,7 @@ impl Config {
             http_toml(&d.http, &list),
             imap_toml(&d.imap, &list),
             pop3_toml(&d.pop3, &list),
-            limits_toml(&d.limits),
+            limits_toml(&d.limits, &list),
         )
     }
 }
@@ -560,7 +560,7 @@ fn pop3_toml(c: &Pop3Config, list: &dyn Fn(&[String]) -> String) -> String {
     )
 }
 
-fn limits_toml(c: &LimitsConfig) -> String {
+fn limits_toml(c: &LimitsConfig, list: &dyn Fn(&[String]) -> String) -> String {
     format!(
         "[limits]\n\
          # Per IP, per tenant (domain) and per account; 0 turns a limit off. Tenants and accounts\n\
@@ -594,7 +594,10 @@ fn limits_toml(c: &LimitsConfig) -> String {
          # Seconds a lockout lasts.\n\
          login_lockout_secs = {}\n\
          # Most IPs, accounts and pairs the login guard remembers (oldest forgotten first).\n\
-         login_tracking_entries = {}\n",
+         login_tracking_entries = {}\n\
+         # IPs or networks (\"10.0.0.0/8\") free of per-IP limits and lockouts: a webmail or\n\
+         # proxy in front that logs in for many users. Their failed logins are still slowed.\n\
+         exempt_ips = {}\n",
         c.connections_per_ip,
         c.account_connections,
         c.tenant_connections,
@@ -610,6 +613,7 @@ fn limits_toml(c: &LimitsConfig) -> String {
         c.login_failure_window_secs,
         c.login_lockout_secs,
         c.login_tracking_entries,
+        list(&c.exempt_ips),
     )
 }
 
@@ -661,5 +665,8 @@ mod tests {
         assert!(Config::parse("[pop3]\nexpire = \"30\"\n").is_err());
         assert!(Config::parse("[pop3]\nidle_timeout_secs = 60\n").is_err());
         assert!(Config::parse("[pop3]\nlisten = [\"110\"]\n").is_err());
+        assert!(Config::parse("[limits]\nexempt_ips = [\"10.0.0.0/40\"]\n").is_err());
+        assert!(Config::parse("[limits]\nlogin_lockout_secs = 0\n").is_err());
+        assert!(Config::parse("[limits]\nexempt_ips = [\"10.0.0.0/8\"]\n").is_ok());
     }
 }

@@ -2,6 +2,8 @@
 //! the failed-login guard's thresholds. A tenant (`yubin admin domain limits`) or an account
 //! (`yubin admin account limits`) may override the service limits; see [`super::Budget`].
 
+use std::net::IpAddr;
+
 use serde::{Deserialize, Serialize};
 
 /// `[limits]` settings. A count of 0 turns that limit off.
@@ -40,6 +42,10 @@ pub struct LimitsConfig {
     pub login_lockout_secs: u64,
     /// Most IPs, accounts and pairs the login guard remembers; the oldest are forgotten first.
     pub login_tracking_entries: usize,
+    /// Addresses or networks ("192.0.2.10", "10.0.0.0/8", "2001:db8::/32") free of the
+    /// per-IP limits and of lockouts: a webmail or proxy in front that logs in for many users
+    /// (and must guard against guessing itself). Their failed logins are still delayed.
+    pub exempt_ips: Vec<String>,
 }
 
 impl Default for LimitsConfig {
@@ -60,6 +66,7 @@ impl Default for LimitsConfig {
             login_failure_window_secs: 900,
             login_lockout_secs: 900,
             login_tracking_entries: 100_000,
+            exempt_ips: Vec::new(),
         }
     }
 }
@@ -80,6 +87,75 @@ impl LimitsConfig {
                 "limits.login_failure_delay_max_ms must not be below login_failure_delay_ms".into(),
             );
         }
+        Networks::parse(&self.exempt_ips)?;
         Ok(())
+    }
+}
+
+/// A list of IP networks.
+#[derive(Debug, Clone, Default)]
+pub struct Networks(Vec<(IpAddr, u8)>);
+
+impl Networks {
+    /// Parses "ip" and "ip/prefix" entries; the error names the bad one.
+    pub fn parse(entries: &[String]) -> Result<Self, String> {
+        let mut out = Vec::new();
+        for entry in entries {
+            let bad = || format!("limits.exempt_ips: '{entry}' is not an IP or IP/prefix");
+            let (ip, prefix) = match entry.trim().split_once('/') {
+                Some((ip, prefix)) => (ip, Some(prefix)),
+                None => (entry.trim(), None),
+            };
+            let ip: IpAddr = ip.parse().map_err(|_| bad())?;
+            let max = if ip.is_ipv4() { 32 } else { 128 };
+            let prefix = match prefix {
+                Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(bad)?,
+                None => max,
+            };
+            out.push((ip, prefix));
+        }
+        Ok(Self(out))
+    }
+
+    /// Whether `ip` is in one of the networks.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|(net, prefix)| match (net, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(*prefix)).unwrap_or(0);
+                u32::from(*n) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(*prefix)).unwrap_or(0);
+                u128::from(*n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks_match_by_prefix() {
+        let nets = Networks::parse(&[
+            "10.0.0.0/8".into(),
+            "2001:db8::/32".into(),
+            "192.0.2.7".into(),
+        ])
+        .expect("valid");
+        let has = |s: &str| nets.contains(s.parse().expect("ip"));
+        assert!(has("10.200.1.1") && has("2001:db8:ffff::1") && has("192.0.2.7"));
+        assert!(has("::ffff:10.0.0.1"));
+        assert!(!has("11.0.0.1") && !has("192.0.2.8") && !has("2001:db9::1"));
+        assert!(Networks::parse(&["10.0.0.0/33".into()]).is_err());
+        assert!(Networks::parse(&["nowhere".into()]).is_err());
+        assert!(
+            Networks::parse(&["0.0.0.0/0".into()])
+                .expect("all")
+                .contains("8.8.8.8".parse().expect("ip"))
+        );
     }
 }

@@ -26,7 +26,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::config::LimitsConfig;
+use super::config::{LimitsConfig, Networks};
 use super::ip_key;
 
 /// Longest account name remembered; longer names (no real address is) are cut.
@@ -95,6 +95,7 @@ struct Tables {
 /// Failed-login counts, delays and lockouts.
 pub struct LoginGuard {
     config: LimitsConfig,
+    exempt: Networks,
     tables: Mutex<Tables>,
 }
 
@@ -103,6 +104,7 @@ impl LoginGuard {
     pub fn new(config: &LimitsConfig) -> Self {
         Self {
             config: config.clone(),
+            exempt: Networks::parse(&config.exempt_ips).unwrap_or_default(),
             tables: Mutex::new(Tables {
                 ips: HashMap::new(),
                 accounts: HashMap::new(),
@@ -147,13 +149,16 @@ impl LoginGuard {
         let ip_track = track(&mut tables.ips, key, now, window, cap);
         ip_track.fail(now, window);
         let ip_failures = ip_track.failures;
-        let ip_locked = ip_track.lock_at(self.config.ip_login_failures, now, lockout);
+        // An exempt address (a webmail in front) is slowed down but never locked out.
+        let exempt = self.exempt.contains(ip);
+        let ip_locked = !exempt && ip_track.lock_at(self.config.ip_login_failures, now, lockout);
         let account = track(&mut tables.accounts, user.clone(), now, window, cap);
         account.fail(now, window);
         let account_failures = account.failures;
         let pair = track(&mut tables.pairs, (user.clone(), key), now, window, cap);
         pair.fail(now, window);
-        let pair_locked = pair.lock_at(self.config.account_ip_login_failures, now, lockout);
+        let pair_locked =
+            !exempt && pair.lock_at(self.config.account_ip_login_failures, now, lockout);
         if ip_locked {
             tracing::warn!(%ip, account = %user, protocol, failures = ip_failures,
                 lockout_secs = lockout.as_secs(), "login lockout of an IP");

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use yubin_store::{AccountInfo, MailStore, ServiceLimits};
 
-pub use config::LimitsConfig;
+pub use config::{LimitsConfig, Networks};
 use logins::LoginGuard;
 use rates::RateTable;
 use sessions::{Counter, Slot};
@@ -53,6 +53,7 @@ pub fn ip_key(ip: IpAddr) -> IpAddr {
 /// Every limit's state, one per server.
 pub struct Limits {
     config: LimitsConfig,
+    exempt: Networks,
     store: Option<MailStore>,
     /// The failed-login guard.
     pub logins: LoginGuard,
@@ -80,6 +81,7 @@ impl Limits {
     pub fn new(config: LimitsConfig, store: Option<MailStore>) -> Arc<Self> {
         Arc::new(Self {
             logins: LoginGuard::new(&config),
+            exempt: Networks::parse(&config.exempt_ips).unwrap_or_default(),
             config,
             store,
             ips: Counter::new(),
@@ -101,7 +103,12 @@ impl Limits {
     /// Admits a connection from `ip`, holding its place until the slot is dropped; `None` (and
     /// counted) when the address has `connections_per_ip` open already.
     pub fn connect(&self, protocol: &'static str, ip: IpAddr) -> Option<Slot<IpAddr>> {
-        let slot = self.ips.acquire(ip_key(ip), self.config.connections_per_ip);
+        let limit = if self.exempt.contains(ip) {
+            0
+        } else {
+            self.config.connections_per_ip
+        };
+        let slot = self.ips.acquire(ip_key(ip), limit);
         if slot.is_none() {
             telemetry::rejected(protocol, "ip_connections");
             tracing::info!(%ip, protocol, "connection refused: too many from this address");
@@ -171,9 +178,10 @@ impl Limits {
     /// Takes one message from `ip`'s hourly budget on the MX port; false (and counted) when
     /// it is spent.
     pub fn inbound_from_ip(&self, protocol: &'static str, ip: IpAddr) -> bool {
-        let ok = self
-            .ip_inbound
-            .take(&ip_key(ip), self.config.ip_inbound_messages_per_hour);
+        let ok = self.exempt.contains(ip)
+            || self
+                .ip_inbound
+                .take(&ip_key(ip), self.config.ip_inbound_messages_per_hour);
         if !ok {
             telemetry::rejected(protocol, "ip_inbound_rate");
         }

@@ -55,7 +55,12 @@ pub(crate) async fn serve(
             .await;
         return;
     };
-    let Some(_ip) = service.limits.connect(service.mode.label(), peer.ip()) else {
+    // LMTP comes from the trusted MTA in front, which opens as many connections as it needs.
+    let ip_slot = match service.mode {
+        Mode::Lmtp => None,
+        _ => Some(service.limits.connect(service.mode.label(), peer.ip())),
+    };
+    if let Some(None) = ip_slot {
         if !implicit_tls {
             let _ = stream
                 .write_all(
@@ -64,7 +69,7 @@ pub(crate) async fn serve(
                 .await;
         }
         return;
-    };
+    }
     let _open = telemetry::Connection::open(service.mode.label());
     let deadline = Instant::now() + Duration::from_secs(service.config.session_timeout_secs);
     if implicit_tls {
