@@ -141,6 +141,12 @@ def test_commands_per_minute_are_refused_after_a_delay(limited):
     with c:
         assert all(c.cmd(f"b{i}", "NOOP")[-1].startswith(f"b{i} OK".encode()) for i in range(8))
     assert metric(srv, "yubin_tenant_rejected_total", reason="command_rate", tenant=DOMAIN) >= 2
+    # Submission counts commands after AUTH the same way.
+    srv.admin("account", "limits", BOB, "--commands-per-minute", "3")
+    with srv.submission(user=BOB) as s:
+        assert [s.noop()[0] for _ in range(3)] == [250, 250, 250]
+        code, text = s.noop()
+        assert (code, text[:5]) == (451, b"4.7.1"), (code, text)
 
 
 def send(srv, port_kind, rcpt, msg=None, size=None):
@@ -208,6 +214,7 @@ def test_tenant_max_message_size(limited):
     # IMAP APPEND and submission apply the same limit to the tenant's accounts.
     c, ok = imap_login(srv, ALICE)
     with c:
+        assert b"APPENDLIMIT=2000" in b"".join(c.cmd("c", "CAPABILITY"))
         c.send(b"a APPEND INBOX {%d+}\r\n" % len(big) + big + b"\r\n")
         assert c.read_until_tagged("a")[-1].startswith(b"a NO [TOOBIG]")
     with srv.submission() as s:
@@ -229,8 +236,13 @@ def test_quota_and_old_domain_limits_invocation(limited):
     srv.admin("domain", "limits", DOMAIN, "--max-accounts", "10")
     info = parse_kv(srv.admin("domain", "show", DOMAIN).stdout)
     assert (info["quota"], info["max_accounts"]) == ("5000000", "10")
-    srv.admin("account", "limits", ALICE, "--quota", "12345", "--messages-per-hour", "7")
+    srv.admin("account", "limits", ALICE, "--quota", "12345", "--messages-per-hour", "1")
     info = parse_kv(srv.admin("account", "show", ALICE).stdout)
-    assert info["quota"] == "12345" and info["messages_per_hour"] == "7 (account)"
+    assert info["quota"] == "12345" and info["messages_per_hour"] == "1 (account)"
+    # The account's hourly sending budget replaces [sending]'s 500.
+    with srv.submission() as s:
+        s.sendmail(ALICE, [BOB], make_message(ALICE, BOB))
+        code, text = s.mail(ALICE)
+        assert (code, text[:5]) == (451, b"4.7.1"), (code, text)
     bad = srv.admin("account", "limits", ALICE, "--connections", "lots", check=False)
     assert bad.rc != 0 and "connections" in bad.stderr

@@ -558,10 +558,8 @@ impl Session {
             caps.push("COMPRESS=DEFLATE");
         }
         let mut text = caps.join(" ");
-        text.push_str(&format!(
-            " APPENDLIMIT={}",
-            self.service.config.max_message_size
-        ));
+        // RFC 7889 §3: after login, the account's own limit when it is lower.
+        text.push_str(&format!(" APPENDLIMIT={}", self.max_append()));
         text
     }
 
