@@ -1,4 +1,5 @@
-//! Password checks for every protocol that logs users in (IMAP now; POP3 and submission later).
+//! Password checks for every protocol that logs users in (IMAP, POP3, submission), under the
+//! failed-login guard of `crate::limits::logins` ([`PasswordChecker::log_in`]).
 //!
 //! Argon2id costs ~19 MiB of memory and tens of milliseconds of CPU per check. Running checks on
 //! tokio's blocking pool let a login storm start a thread, and a malloc arena that keeps its

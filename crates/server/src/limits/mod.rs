@@ -188,7 +188,8 @@ impl Limits {
         ok
     }
 
-    /// The largest message `tenant` accepts when it is smaller than `protocol_max`.
+    /// The largest message `tenant` accepts, when it has set one (the protocol's maximum
+    /// still applies on top).
     pub fn tenant_max_message_size(&self, tenant: &str) -> Option<u64> {
         self.cached_domain(tenant).max_message_size
     }
@@ -209,12 +210,7 @@ impl Limits {
             .and_then(|s| s.domain(tenant).ok())
             .map(|d| d.record.limits)
             .unwrap_or_default();
-        if let Ok(mut cache) = self.domains.lock() {
-            if cache.len() >= DOMAIN_CACHE_ENTRIES {
-                cache.clear();
-            }
-            cache.insert(tenant.to_string(), (now, limits));
-        }
+        self.remember(tenant, limits);
         limits
     }
 
@@ -230,10 +226,17 @@ impl Limits {
             .and_then(Result::ok)
             .map(|d| d.record.limits)
             .unwrap_or_default();
+        self.remember(tenant, limits);
+        limits
+    }
+
+    fn remember(&self, tenant: &str, limits: ServiceLimits) {
         if let Ok(mut cache) = self.domains.lock() {
+            if cache.len() >= DOMAIN_CACHE_ENTRIES {
+                cache.clear();
+            }
             cache.insert(tenant.to_string(), (Instant::now(), limits));
         }
-        limits
     }
 }
 
