@@ -45,8 +45,13 @@ def test_domain_show_defaults_and_limits(server):
     server.admin("domain", "add", "example.test")
     server.admin("domain", "add", "big.test", "--quota", "1000000", "--max-accounts", "2")
     info = parse_kv(server.admin("domain", "show", "example.test").stdout)
-    assert info == {"domain": "example.test", "quota": "0", "max_accounts": "0",
-                    "accounts": "0", "used": "0"}
+    settings = {k: info.pop(k) for k in ("domain", "quota", "max_accounts", "accounts", "used")}
+    assert settings == {"domain": "example.test", "quota": "0", "max_accounts": "0",
+                        "accounts": "0", "used": "0"}
+    # then the effective service limits, each with where it comes from (test_limits.py)
+    assert set(info) == {"connections", "commands_per_minute", "messages_per_hour",
+                         "recipients_per_hour", "inbound_messages_per_hour", "max_message_size"}
+    assert all(v.endswith("(server default)") for v in info.values()), info
     info = parse_kv(server.admin("domain", "show", "big.test").stdout)
     assert info["quota"] == "1000000"
     assert info["max_accounts"] == "2"

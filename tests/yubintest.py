@@ -141,6 +141,14 @@ class Server:
             # with their own DNS server; elsewhere the stored bytes stay exactly as sent.
             "checks": {"enabled": False},
             "http": {"listen": [f"{HOST}:0"], "listen_tls": [f"{HOST}:0"]},
+            # Every test connects from 127.0.0.1 and many log in as alice: the hosting defaults
+            # (50 connections per IP, lockout after 20 failures, 1200 commands a minute) would
+            # trip tests of other features. test_limits.py and test_bruteforce.py set their own.
+            "limits": {"connections_per_ip": 10_000, "account_connections": 10_000,
+                       "tenant_connections": 100_000, "account_commands_per_minute": 0,
+                       "ip_inbound_messages_per_hour": 0, "tenant_inbound_messages_per_hour": 0,
+                       "login_failure_delay_ms": 50, "login_failure_delay_max_ms": 200,
+                       "ip_login_failures": 1000, "account_ip_login_failures": 1000},
         }
         self.config = merge_config(base, config)
         self.write_config()
@@ -630,8 +638,10 @@ class SocketClient:
 class RawSession(SocketClient):
     """A bare TCP connection that speaks SMTP/LMTP replies line by line."""
 
-    def __init__(self, host: str, port: int, timeout: float = IO_TIMEOUT):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, host: str, port: int, timeout: float = IO_TIMEOUT,
+                 source: str | None = None):
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.buf = b""
         self.greeting = self.reply()
 
@@ -676,8 +686,10 @@ def port_is_free(host: str, port: int) -> bool:
 class RawImap(SocketClient):
     """A bare IMAP connection: send bytes, read response lines (for error paths imaplib hides)."""
 
-    def __init__(self, host: str, port: int, timeout: float = IO_TIMEOUT, tls: bool = False):
-        sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, host: str, port: int, timeout: float = IO_TIMEOUT, tls: bool = False,
+                 source: str | None = None):
+        sock = socket.create_connection((host, port), timeout=timeout,
+                                        source_address=(source, 0) if source else None)
         if tls:
             sock = unverified_tls_context().wrap_socket(sock, server_hostname=host)
         self.sock = sock
@@ -737,8 +749,10 @@ class RawImap(SocketClient):
 class RawPop3(SocketClient):
     """A bare POP3 connection: send lines, read `+OK`/`-ERR` lines and multi-line bodies."""
 
-    def __init__(self, host: str, port: int, timeout: float = IO_TIMEOUT, tls: bool = False):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, host: str, port: int, timeout: float = IO_TIMEOUT, tls: bool = False,
+                 source: str | None = None):
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         if tls:
             self.sock = unverified_tls_context().wrap_socket(self.sock, server_hostname=HOSTNAME)
         self.buf = b""

@@ -1,4 +1,5 @@
-//! Password checks for every protocol that logs users in (IMAP now; POP3 and submission later).
+//! Password checks for every protocol that logs users in (IMAP, POP3, submission), under the
+//! failed-login guard of `crate::limits::logins` ([`PasswordChecker::log_in`]).
 //!
 //! Argon2id costs ~19 MiB of memory and tens of milliseconds of CPU per check. Running checks on
 //! tokio's blocking pool let a login storm start a thread, and a malloc arena that keeps its
@@ -15,6 +16,7 @@
 //! passdbs without hashes, such as PAM, does it keep a digest of the password as this does.)
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,6 +26,9 @@ use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 use yubin_proto::Secret;
 use yubin_store::{AccountInfo, Error, ErrorKind, MailStore, Result};
+
+use crate::limits::logins::{Lockout, LoginGuard};
+use crate::net::telemetry;
 
 /// Logins waiting for a checker; more fail at once with `Unavailable`.
 const QUEUE: usize = 256;
@@ -100,6 +105,18 @@ impl Cache {
             },
         );
     }
+}
+
+/// How a login through [`PasswordChecker::log_in`] ended.
+pub enum Login {
+    /// The password is right.
+    Accepted(AccountInfo),
+    /// Wrong password, unknown or disabled account; the failure delay has been waited.
+    Rejected,
+    /// Refused before any check: the client is locked out for a while.
+    Locked(Lockout),
+    /// The check could not run (too many waiting, store down).
+    Unavailable(Error),
 }
 
 struct Job {
@@ -198,5 +215,37 @@ impl PasswordChecker {
             self.cache.remember(info, remembered.expose());
         }
         result
+    }
+
+    /// Logs `user` in from `peer` under the failed-login `guard` (see `crate::limits::logins`):
+    /// a locked-out client is refused before any password check, and a failure is answered
+    /// after the guard's delay (at least `floor`), waited here without holding a checker.
+    pub async fn log_in(
+        &self,
+        guard: &LoginGuard,
+        protocol: &'static str,
+        peer: IpAddr,
+        user: String,
+        password: Secret<String>,
+        floor: Duration,
+    ) -> Login {
+        if let Err(lockout) = guard.check(peer, &user) {
+            telemetry::rejected(protocol, "login_lockout");
+            tracing::info!(%peer, account = %user, protocol, ?lockout, "login refused: locked out");
+            return Login::Locked(lockout);
+        }
+        match self.verify(user.clone(), password).await {
+            Ok(Some(info)) => {
+                guard.succeeded(peer, &user);
+                Login::Accepted(info)
+            }
+            Ok(None) => {
+                telemetry::rejected(protocol, "auth_failure");
+                let delay = guard.failed(protocol, peer, &user).max(floor);
+                tokio::time::sleep(delay).await;
+                Login::Rejected
+            }
+            Err(e) => Login::Unavailable(e),
+        }
     }
 }

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod dns;
 pub mod imap;
+pub mod limits;
 pub mod mailauth;
 pub mod net;
 pub mod pop3;

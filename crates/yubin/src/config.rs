@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use yubin_server::dns::DnsConfig;
 use yubin_server::imap::ImapConfig;
+use yubin_server::limits::LimitsConfig;
 use yubin_server::net::tls::TlsConfig;
 use yubin_server::pop3::Pop3Config;
 use yubin_server::smtp::SmtpConfig;
@@ -42,6 +43,8 @@ pub struct Config {
     pub imap: ImapConfig,
     /// `[pop3]`: POP3 for mail clients that download.
     pub pop3: Pop3Config,
+    /// `[limits]`: per-IP, per-tenant and per-account limits, failed-login lockouts.
+    pub limits: LimitsConfig,
     /// `[tls]`: certificate for STARTTLS.
     pub tls: TlsConfig,
 }
@@ -124,6 +127,7 @@ impl Default for Config {
                 vec![if root { "0.0.0.0:110" } else { "0.0.0.0:1110" }.into()],
                 vec![if root { "0.0.0.0:995" } else { "0.0.0.0:1995" }.into()],
             ),
+            limits: LimitsConfig::default(),
             tls: TlsConfig::default(),
         }
     }
@@ -216,6 +220,7 @@ impl Config {
             return Err("server.purge_rate must be at least 1".into());
         }
         self.pop3.validate()?;
+        self.limits.validate()?;
         if self.tls.cert.is_empty() != self.tls.key.is_empty() {
             return Err("tls.cert and tls.key must be set together".into());
         }
@@ -311,7 +316,7 @@ impl Config {
              store_deadline_ms = {}\n\
              # Store operations one tenant may run at once; a flooding tenant waits on its own.\n\
              tenant_store_slots = {}\n\n\
-             {}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n\
+             {}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n\
              [tls]\n\
              # PEM certificate chain for STARTTLS. Empty: a self-signed certificate is generated\n\
              # under DATA_DIR/tls/ on first start.\n\
@@ -351,6 +356,7 @@ impl Config {
             http_toml(&d.http, &list),
             imap_toml(&d.imap, &list),
             pop3_toml(&d.pop3, &list),
+            limits_toml(&d.limits, &list),
         )
     }
 }
@@ -593,6 +599,63 @@ fn pop3_toml(c: &Pop3Config, list: &dyn Fn(&[String]) -> String) -> String {
     )
 }
 
+fn limits_toml(c: &LimitsConfig, list: &dyn Fn(&[String]) -> String) -> String {
+    format!(
+        "[limits]\n\
+         # Per IP, per tenant (domain) and per account; 0 turns a limit off. Tenants and accounts\n\
+         # override these with `yubin admin domain|account limits`.\n\
+         # Concurrent connections from one IP (IPv6: one /64) over every protocol.\n\
+         connections_per_ip = {}\n\
+         # Concurrent logged-in IMAP, POP3 and submission sessions of one account.\n\
+         account_connections = {}\n\
+         # Concurrent logged-in sessions of all accounts of one tenant together.\n\
+         tenant_connections = {}\n\
+         # Commands per minute of one account after login; past it: NO [LIMIT], -ERR, 451 4.7.1.\n\
+         account_commands_per_minute = {}\n\
+         # Commands per minute of all accounts of one tenant together.\n\
+         tenant_commands_per_minute = {}\n\
+         # Milliseconds a command over its per-minute budget waits before it is refused.\n\
+         command_refusal_delay_ms = {}\n\
+         # Messages per hour one tenant receives over SMTP and LMTP; 451 4.7.1 past it.\n\
+         tenant_inbound_messages_per_hour = {}\n\
+         # Messages per hour one client IP may send to the MX port; 451 4.7.1 past it.\n\
+         ip_inbound_messages_per_hour = {}\n\
+         # Milliseconds before answering the first failed login; doubles with each failure.\n\
+         login_failure_delay_ms = {}\n\
+         # Longest delay before answering a failed login, in milliseconds.\n\
+         login_failure_delay_max_ms = {}\n\
+         # Failed logins from one IP within the window that lock the IP out.\n\
+         ip_login_failures = {}\n\
+         # Failed logins to one account from one IP that lock that pair out (never the account).\n\
+         account_ip_login_failures = {}\n\
+         # Seconds over which failed logins are counted.\n\
+         login_failure_window_secs = {}\n\
+         # Seconds a lockout lasts.\n\
+         login_lockout_secs = {}\n\
+         # Most IPs, accounts and pairs the login guard remembers (oldest forgotten first).\n\
+         login_tracking_entries = {}\n\
+         # IPs or networks (\"10.0.0.0/8\") free of per-IP limits and lockouts: a webmail or\n\
+         # proxy in front that logs in for many users. Their failed logins are still slowed.\n\
+         exempt_ips = {}\n",
+        c.connections_per_ip,
+        c.account_connections,
+        c.tenant_connections,
+        c.account_commands_per_minute,
+        c.tenant_commands_per_minute,
+        c.command_refusal_delay_ms,
+        c.tenant_inbound_messages_per_hour,
+        c.ip_inbound_messages_per_hour,
+        c.login_failure_delay_ms,
+        c.login_failure_delay_max_ms,
+        c.ip_login_failures,
+        c.account_ip_login_failures,
+        c.login_failure_window_secs,
+        c.login_lockout_secs,
+        c.login_tracking_entries,
+        list(&c.exempt_ips),
+    )
+}
+
 fn system_hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
@@ -641,5 +704,8 @@ mod tests {
         assert!(Config::parse("[pop3]\nexpire = \"30\"\n").is_err());
         assert!(Config::parse("[pop3]\nidle_timeout_secs = 60\n").is_err());
         assert!(Config::parse("[pop3]\nlisten = [\"110\"]\n").is_err());
+        assert!(Config::parse("[limits]\nexempt_ips = [\"10.0.0.0/40\"]\n").is_err());
+        assert!(Config::parse("[limits]\nlogin_lockout_secs = 0\n").is_err());
+        assert!(Config::parse("[limits]\nexempt_ips = [\"10.0.0.0/8\"]\n").is_ok());
     }
 }

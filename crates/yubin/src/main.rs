@@ -141,7 +141,7 @@ async fn run_admin(config: Config, command: AdminCommand) -> Result<Vec<u8>, Str
             ),
             _ => e.to_string(),
         })?;
-    admin::execute(&store, data, &command).await
+    admin::execute(&store, data, &admin::defaults(&config), &command).await
 }
 
 fn fail(message: &str) -> ExitCode {

@@ -8,6 +8,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
 use yubin_server::auth::PasswordChecker;
 use yubin_server::dns::Dns;
+use yubin_server::limits::Limits;
 use yubin_server::mailauth::DkimSigner;
 use yubin_server::net::{self, tls};
 use yubin_server::smtp::inbound::InboundChecks;
@@ -45,6 +46,8 @@ pub async fn run(config: Config) -> Result<(), String> {
 
     // One resolver (and cache) for MX lookups and sender authentication.
     let dns = Arc::new(Dns::new(&config.dns)?);
+    // One set of limits for every protocol: connections per IP count across them all.
+    let limits = Limits::new(config.limits.clone(), Some(store.clone()));
     for (name, mode, smtp) in [
         ("smtp", Mode::Mx, &config.smtp),
         ("lmtp", Mode::Lmtp, &config.lmtp),
@@ -56,13 +59,14 @@ pub async fn run(config: Config) -> Result<(), String> {
                 store.clone(),
                 Some(tls.clone()),
                 InboundChecks::new(&config.checks, dns.clone()),
+                limits.clone(),
             ),
-            _ => Service::new(
-                mode,
+            _ => Service::lmtp(
                 smtp.clone(),
                 config.server.hostname.clone(),
                 store.clone(),
                 Some(tls.clone()),
+                limits.clone(),
             ),
         };
         start_listeners(name, service, smtp, &shutdown).await?;
@@ -71,10 +75,19 @@ pub async fn run(config: Config) -> Result<(), String> {
     // more than the machine's cores.
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let passwords = PasswordChecker::start(store.clone(), cores);
-    start_imap(&config, &store, &tls, &passwords, &shutdown).await?;
-    start_pop3(&config, &store, &tls, &passwords, &shutdown).await?;
-    start_submission(&config, &store, &tls, &passwords, &shutdown).await?;
-    admin::socket::listen(&data, store.clone(), shutdown.clone())?;
+    let clients = Clients {
+        passwords,
+        limits: limits.clone(),
+    };
+    start_imap(&config, &store, &tls, &clients, &shutdown).await?;
+    start_pop3(&config, &store, &tls, &clients, &shutdown).await?;
+    start_submission(&config, &store, &tls, &clients, &shutdown).await?;
+    admin::socket::listen(
+        &data,
+        store.clone(),
+        admin::defaults(&config),
+        shutdown.clone(),
+    )?;
     start_http(&config, &store, &tls, &shutdown).await?;
     let runner = QueueRunner::new(
         store.clone(),
@@ -121,11 +134,17 @@ async fn start_listeners(
     Ok(())
 }
 
+/// What the protocols that log users in share.
+struct Clients {
+    passwords: PasswordChecker,
+    limits: Arc<Limits>,
+}
+
 async fn start_imap(
     config: &Config,
     store: &MailStore,
     tls: &tokio_rustls::TlsAcceptor,
-    passwords: &PasswordChecker,
+    clients: &Clients,
     shutdown: &net::Shutdown,
 ) -> Result<(), String> {
     let service = imap::Service::new(
@@ -133,7 +152,8 @@ async fn start_imap(
         config.server.hostname.clone(),
         store.clone(),
         Some(tls.clone()),
-        passwords.clone(),
+        clients.passwords.clone(),
+        clients.limits.clone(),
     );
     let listen = [&config.imap.listen, &config.imap.listen_tls];
     start_pair(
@@ -149,7 +169,7 @@ async fn start_pop3(
     config: &Config,
     store: &MailStore,
     tls: &tokio_rustls::TlsAcceptor,
-    passwords: &PasswordChecker,
+    clients: &Clients,
     shutdown: &net::Shutdown,
 ) -> Result<(), String> {
     let service = pop3::Service::new(
@@ -157,7 +177,8 @@ async fn start_pop3(
         config.server.hostname.clone(),
         store.clone(),
         Some(tls.clone()),
-        passwords.clone(),
+        clients.passwords.clone(),
+        clients.limits.clone(),
     );
     let listen = [&config.pop3.listen, &config.pop3.listen_tls];
     start_pair(
@@ -206,7 +227,7 @@ async fn start_submission(
     config: &Config,
     store: &MailStore,
     tls: &tokio_rustls::TlsAcceptor,
-    passwords: &PasswordChecker,
+    clients: &Clients,
     shutdown: &net::Shutdown,
 ) -> Result<(), String> {
     let service = Service::submission(
@@ -214,11 +235,12 @@ async fn start_submission(
         config.server.hostname.clone(),
         store.clone(),
         Some(tls.clone()),
-        passwords.clone(),
+        clients.passwords.clone(),
         Submission::new(
             config.sending.clone(),
             Some(DkimSigner::new(&config.server.data_dir)),
         ),
+        clients.limits.clone(),
     );
     let listen = [&config.submission.listen, &config.submission.listen_tls];
     start_pair(

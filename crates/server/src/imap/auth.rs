@@ -1,8 +1,10 @@
 //! LOGIN and AUTHENTICATE PLAIN (RFC 9051 §6.2.2-3, RFC 4959 SASL-IR).
 //!
-//! Failed attempts wait `auth_failure_delay_ms` before the NO, so guessing passwords over one
-//! connection is slow, and the connection closes after `max_auth_failures`. Unknown user, wrong
-//! password and disabled account give the same answer.
+//! Failed attempts wait the failed-login guard's delay (`crate::limits::logins`, at least
+//! `auth_failure_delay_ms`) before the NO, and the connection closes after
+//! `max_auth_failures`. Unknown user, wrong password and disabled account give the same
+//! answer. A locked-out client gets `NO [UNAVAILABLE]` at once, and a login past the account's
+//! or tenant's session limit `NO [LIMIT]`.
 
 use std::time::Duration;
 
@@ -12,6 +14,8 @@ use yubin_proto::sasl::{decode_response, parse_plain};
 use super::errors::Failure;
 use super::session::{Done, Outcome, Session, Stream};
 use super::state::{Login, State};
+use crate::auth::Login as Checked;
+use crate::limits::SessionRefused;
 
 impl Session {
     pub(crate) async fn login(&mut self, username: &[u8], password: Secret<Vec<u8>>) -> Outcome {
@@ -76,8 +80,35 @@ impl Session {
     }
 
     async fn check_credentials(&mut self, user: String, password: Secret<String>) -> Outcome {
-        match self.service.passwords.verify(user, password).await {
-            Ok(Some(info)) => {
+        let service = self.service.clone();
+        let floor = Duration::from_millis(service.config.auth_failure_delay_ms);
+        let checked = service
+            .passwords
+            .log_in(
+                &service.limits.logins,
+                "imap",
+                self.peer.ip(),
+                user,
+                password,
+                floor,
+            )
+            .await;
+        match checked {
+            Checked::Accepted(info) => {
+                let seat = match service.limits.open_session("imap", &info).await {
+                    Ok(seat) => seat,
+                    Err(which) => {
+                        let whose = match which {
+                            SessionRefused::Account => "this account",
+                            SessionRefused::Tenant => "this domain",
+                        };
+                        return Err(Failure::no(
+                            Some("LIMIT"),
+                            format!("Too many sessions open for {whose}; try again later"),
+                        ));
+                    }
+                };
+                self.seat = Some(seat);
                 tracing::info!(peer = %self.peer, account = %info.address, "IMAP login");
                 self.state = State::Authenticated(Login {
                     account: info.record.id,
@@ -88,25 +119,42 @@ impl Session {
                     "Logged in",
                 ))
             }
-            Ok(None) => self.fail_auth().await,
-            Err(e) => Err(e.into()),
+            Checked::Rejected => {
+                self.count_failure();
+                Err(invalid())
+            }
+            Checked::Locked(_) => {
+                self.count_failure();
+                Err(Failure::no(
+                    Some("UNAVAILABLE"),
+                    "Too many failed logins from your address; try again later",
+                ))
+            }
+            Checked::Unavailable(e) => Err(e.into()),
         }
     }
 
+    /// A failure before any password check (malformed SASL): the fixed delay, then NO.
     async fn fail_auth(&mut self) -> Outcome {
-        self.auth_failures += 1;
-        tracing::info!(peer = %self.peer, failures = self.auth_failures, "IMAP login failed");
         tokio::time::sleep(Duration::from_millis(
             self.service.config.auth_failure_delay_ms,
         ))
         .await;
+        self.count_failure();
+        Err(invalid())
+    }
+
+    /// Counts a failed login, queueing `* BYE` when it is the last this connection gets.
+    fn count_failure(&mut self) {
+        self.auth_failures += 1;
+        tracing::info!(peer = %self.peer, failures = self.auth_failures, "IMAP login failed");
         if self.auth_failures >= self.service.config.max_auth_failures {
             self.out
                 .extend_from_slice(b"* BYE Too many failed logins\r\n");
         }
-        Err(Failure::no(
-            Some("AUTHENTICATIONFAILED"),
-            "Invalid credentials",
-        ))
     }
+}
+
+fn invalid() -> Failure {
+    Failure::no(Some("AUTHENTICATIONFAILED"), "Invalid credentials")
 }

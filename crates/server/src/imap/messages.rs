@@ -52,7 +52,7 @@ impl Session {
             if data.is_empty() {
                 return Err(Failure::no(Some("CANNOT"), "Empty message"));
             }
-            if data.len() > self.service.config.max_message_size {
+            if data.len() > self.max_append() {
                 return Err(Failure::no(Some("TOOBIG"), "Message too big"));
             }
             batch.push((

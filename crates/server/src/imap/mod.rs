@@ -16,6 +16,12 @@
 //! - Plain-text authentication (LOGIN, AUTHENTICATE PLAIN) is refused on a connection that is not
 //!   TLS unless it comes from loopback (as Dovecot does) or `allow_plaintext_auth` is set; the
 //!   capability list then says LOGINDISABLED and omits AUTH=PLAIN (RFC 9051 §6.2.3).
+//! - Limits (`crate::limits`): a connection past `connections_per_ip` gets `* BYE
+//!   [UNAVAILABLE]`; a login while locked out by the failed-login guard `NO [UNAVAILABLE]`
+//!   (temporary, and not AUTHENTICATIONFAILED: the password may be right); a login past the
+//!   account's or tenant's session limit `NO [LIMIT]`; a command past the per-minute budget
+//!   waits `command_refusal_delay_ms`, then `NO [LIMIT]`; an APPEND past the account's or
+//!   tenant's `max_message_size` `NO [TOOBIG]` (RFC 5530).
 
 pub mod auth;
 pub mod commands;
@@ -40,6 +46,7 @@ use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use yubin_store::MailStore;
 
+use crate::limits::Limits;
 use crate::net::Shutdown;
 
 /// `[imap]` settings.
@@ -119,6 +126,8 @@ pub struct Service {
     pub connections: Arc<Semaphore>,
     /// Verifies passwords on a fixed set of threads (see [`crate::auth`]), shared with POP3.
     pub passwords: crate::auth::PasswordChecker,
+    /// Per-IP, per-tenant and per-account limits and the failed-login guard (shared).
+    pub limits: Arc<Limits>,
 }
 
 impl Service {
@@ -129,6 +138,7 @@ impl Service {
         store: MailStore,
         tls: Option<TlsAcceptor>,
         passwords: crate::auth::PasswordChecker,
+        limits: Arc<Limits>,
     ) -> Arc<Self> {
         let connections = Arc::new(Semaphore::new(config.max_connections));
         Arc::new(Self {
@@ -138,6 +148,7 @@ impl Service {
             tls,
             connections,
             passwords,
+            limits,
         })
     }
 

@@ -18,6 +18,7 @@ use super::Service;
 use super::commands::spec;
 use super::errors::Failure;
 use super::state::{Enabled, State};
+use crate::limits::AccountSession;
 use crate::net::{Shutdown, stream};
 
 /// Read buffer an idle session keeps; a bigger one left by an APPEND is released.
@@ -37,6 +38,14 @@ pub(crate) async fn serve(
         if !implicit_tls {
             let _ = tcp
                 .write_all(b"* BYE [UNAVAILABLE] Too many connections, try again later\r\n")
+                .await;
+        }
+        return;
+    };
+    let Some(_ip) = service.limits.connect("imap", peer.ip()) else {
+        if !implicit_tls {
+            let _ = tcp
+                .write_all(b"* BYE [UNAVAILABLE] Too many connections from your address\r\n")
                 .await;
         }
         return;
@@ -109,6 +118,8 @@ pub struct Session {
     pub(crate) out: Vec<u8>,
     pub(crate) framer: CommandFramer,
     pub(crate) auth_failures: usize,
+    /// The logged-in account's place in its session limits and its command budget.
+    pub(crate) seat: Option<AccountSession>,
     /// Tag of the command running, for ESEARCH's `(TAG "...")`.
     pub(crate) current_tag: String,
     errors: usize,
@@ -131,6 +142,7 @@ impl Session {
             out: Vec::new(),
             framer,
             auth_failures: 0,
+            seat: None,
             current_tag: String::new(),
             errors: 0,
             window: (Instant::now(), 0),
@@ -308,6 +320,15 @@ impl Session {
                 _ => format!("{} is not valid in this state", spec.name),
             };
             return self.protocol_error(Some(&tag), &text);
+        }
+        if !matches!(command.body, CommandBody::Logout)
+            && let Some(seat) = &self.seat
+            && !seat.command()
+        {
+            tokio::time::sleep(seat.refusal_delay()).await;
+            Failure::no(Some("LIMIT"), "Too many commands per minute; slow down")
+                .write(&tag, &mut self.out);
+            return Flow::Continue;
         }
         // Admission (DESIGN.md "Overload"): store work waits on the tenant's own budget, and
         // none starts while the store is slow; NOOP then answers without its mailbox sync.
@@ -577,10 +598,8 @@ impl Session {
             caps.push("COMPRESS=DEFLATE");
         }
         let mut text = caps.join(" ");
-        text.push_str(&format!(
-            " APPENDLIMIT={}",
-            self.service.config.max_message_size
-        ));
+        // RFC 7889 §3: after login, the account's own limit when it is lower.
+        text.push_str(&format!(" APPENDLIMIT={}", self.max_append()));
         text
     }
 
@@ -631,6 +650,13 @@ impl Session {
             .login()
             .map(|l| l.account)
             .ok_or_else(|| Failure::bad("Not authenticated"))
+    }
+
+    /// The largest message this session may APPEND: the account's or tenant's limit when
+    /// below the server's.
+    pub(crate) fn max_append(&self) -> usize {
+        let max = self.service.config.max_message_size;
+        self.seat.as_ref().map_or(max, |s| s.max_message_size(max))
     }
 
     /// Turns CONDSTORE on; the first time with a mailbox selected, its HIGHESTMODSEQ is sent

@@ -32,6 +32,15 @@ pub fn rejected(protocol: &'static str, reason: &'static str) {
         .increment(1);
 }
 
+/// Counts a refusal by a tenant's or account's limit: `yubin_rejected_total{protocol, reason}`
+/// and `yubin_tenant_rejected_total{protocol, reason, tenant}`.
+pub fn rejected_tenant(protocol: &'static str, reason: &'static str, tenant: &str) {
+    rejected(protocol, reason);
+    metrics::counter!("yubin_tenant_rejected_total", "protocol" => protocol, "reason" => reason,
+        "tenant" => tenant.to_string())
+    .increment(1);
+}
+
 /// An open connection, counted in `yubin_connections{protocol}` while it lives.
 pub struct Connection(&'static str);
 

@@ -1,7 +1,8 @@
 //! USER/PASS (RFC 1939 §7) and AUTH PLAIN (RFC 5034), then the maildrop lock and snapshot.
 //!
-//! Failed attempts wait `auth_failure_delay_ms` before the `-ERR [AUTH]`, and the connection
-//! closes after `max_auth_failures`. Unknown user, wrong password and disabled account give the
+//! Failed attempts wait the failed-login guard's delay (`crate::limits::logins`, at least
+//! `auth_failure_delay_ms`) before the `-ERR [AUTH]`, and the connection closes after
+//! `max_auth_failures`; a locked-out client gets `-ERR [SYS/TEMP]` at once. Unknown user, wrong password and disabled account give the
 //! same answer. Plain-text credentials are refused on a connection that is neither TLS nor
 //! loopback unless `allow_plaintext_auth` is set (RFC 2595 §2.2).
 
@@ -14,6 +15,8 @@ use super::errors::Failure;
 use super::maildrop::Maildrop;
 use super::session::{MAX_SASL_LINE, Session, State, Stream};
 use super::{LockRefused, Service};
+use crate::auth::Login as Checked;
+use crate::limits::SessionRefused;
 
 fn privacy_required() -> Failure {
     Failure::new(
@@ -103,13 +106,51 @@ impl Session {
             crate::net::telemetry::rejected("pop3", "store_slow");
             return Err(Failure::busy());
         }
-        let info = match self.service.passwords.verify(user, password).await {
-            Ok(Some(info)) => info,
-            Ok(None) => return self.fail_auth().await,
-            Err(e) => return Err(e.into()),
+        let service = self.service.clone();
+        let floor = Duration::from_millis(service.config.auth_failure_delay_ms);
+        let checked = service
+            .passwords
+            .log_in(
+                &service.limits.logins,
+                "pop3",
+                self.peer.ip(),
+                user,
+                password,
+                floor,
+            )
+            .await;
+        let info = match checked {
+            Checked::Accepted(info) => info,
+            Checked::Rejected => {
+                self.count_failure();
+                return Err(invalid());
+            }
+            Checked::Locked(_) => {
+                self.count_failure();
+                return Err(Failure::new(
+                    Some("SYS/TEMP"),
+                    "Too many failed logins from your address; try again later",
+                ));
+            }
+            Checked::Unavailable(e) => return Err(e.into()),
+        };
+        let seat = match service.limits.open_session("pop3", &info).await {
+            Ok(seat) => seat,
+            Err(SessionRefused::Account) => {
+                return Err(Failure::new(
+                    Some("IN-USE"),
+                    "Too many sessions open for this account; try again later",
+                ));
+            }
+            Err(SessionRefused::Tenant) => {
+                return Err(Failure::new(
+                    Some("SYS/TEMP"),
+                    "Too many sessions open for this domain; try again later",
+                ));
+            }
         };
         let account = info.record.id;
-        let service: &Service = &self.service;
+        let service: &Service = &service;
         let lock = match service.locks.acquire(
             account,
             Duration::from_secs(service.config.login_delay_secs),
@@ -138,17 +179,27 @@ impl Session {
         let (count, octets) = maildrop.stat();
         tracing::info!(peer = %self.peer, account = %maildrop.address, messages = count, "POP3 login");
         self.state = State::Transaction(Box::new(maildrop));
+        self.seat = Some(seat);
         self.ok(&format!("Logged in, {count} messages ({octets} octets)"));
         Ok(())
     }
 
+    /// A failure before any password check (malformed SASL): the fixed delay, then -ERR.
     async fn fail_auth(&mut self) -> Result<(), Failure> {
-        self.auth_failures += 1;
-        tracing::info!(peer = %self.peer, failures = self.auth_failures, "POP3 login failed");
         tokio::time::sleep(Duration::from_millis(
             self.service.config.auth_failure_delay_ms,
         ))
         .await;
-        Err(Failure::new(Some("AUTH"), "Invalid credentials"))
+        self.count_failure();
+        Err(invalid())
     }
+
+    fn count_failure(&mut self) {
+        self.auth_failures += 1;
+        tracing::info!(peer = %self.peer, failures = self.auth_failures, "POP3 login failed");
+    }
+}
+
+fn invalid() -> Failure {
+    Failure::new(Some("AUTH"), "Invalid credentials")
 }

@@ -15,6 +15,11 @@
 //! - One POP3 session per maildrop ([`Locks`]); a second login gets `-ERR [IN-USE]`. DELE only
 //!   marks; QUIT commits the marks as one logical delete through the store; a connection that
 //!   drops, times out or is shut down commits nothing.
+//! - Limits (`crate::limits`): past `connections_per_ip` the greeting is `-ERR [SYS/TEMP]`;
+//!   a login while locked out by the failed-login guard gets `-ERR [SYS/TEMP]` at once (not
+//!   `[AUTH]`: the password may be right, RFC 3206 §4); past the account's session limit
+//!   `-ERR [IN-USE]` (its other sessions hold it, RFC 2449 §8.1.1), past the tenant's
+//!   `-ERR [SYS/TEMP]`; a command past the per-minute budget waits, then `-ERR [SYS/TEMP]`.
 //! - Store errors become `-ERR [SYS/TEMP]` or `-ERR [SYS/PERM]` in one function,
 //!   [`errors::err_for`].
 
@@ -36,6 +41,7 @@ use tokio_rustls::TlsAcceptor;
 use yubin_store::MailStore;
 
 use crate::auth::PasswordChecker;
+use crate::limits::Limits;
 use crate::net::Shutdown;
 
 /// `[pop3]` settings.
@@ -218,6 +224,8 @@ pub struct Service {
     pub passwords: PasswordChecker,
     /// Maildrop locks.
     pub locks: Arc<Locks>,
+    /// Per-IP, per-tenant and per-account limits and the failed-login guard (shared).
+    pub limits: Arc<Limits>,
 }
 
 impl Service {
@@ -228,6 +236,7 @@ impl Service {
         store: MailStore,
         tls: Option<TlsAcceptor>,
         passwords: PasswordChecker,
+        limits: Arc<Limits>,
     ) -> Arc<Self> {
         let connections = Arc::new(Semaphore::new(config.max_connections));
         Arc::new(Self {
@@ -238,6 +247,7 @@ impl Service {
             connections,
             passwords,
             locks: Arc::default(),
+            limits,
         })
     }
 

@@ -17,6 +17,7 @@ use yubin_proto::pop3::parse::{ParseErrorKind, parse_command};
 use super::Service;
 use super::errors::Failure;
 use super::maildrop::Maildrop;
+use crate::limits::AccountSession;
 use crate::net::{Shutdown, stream};
 
 /// Longest command line: RFC 2449 §4 allows 255 octets; a SASL response may be longer.
@@ -69,6 +70,14 @@ pub(crate) async fn serve(
         }
         return;
     };
+    let Some(_ip) = service.limits.connect("pop3", peer.ip()) else {
+        if !implicit_tls {
+            let _ = tcp
+                .write_all(b"-ERR [SYS/TEMP] Too many connections from your address\r\n")
+                .await;
+        }
+        return;
+    };
     let _open = crate::net::telemetry::Connection::open("pop3");
     let Some(stream) = stream::open(tcp, peer, service.tls.as_ref(), implicit_tls).await else {
         return;
@@ -88,6 +97,8 @@ pub struct Session {
     pub(crate) rbuf: BytesMut,
     pub(crate) out: Vec<u8>,
     pub(crate) auth_failures: usize,
+    /// The logged-in account's place in its session limits and its command budget.
+    pub(crate) seat: Option<AccountSession>,
     errors: usize,
     /// Start of the current command-rate window and commands in it.
     window: (Instant, u32),
@@ -104,6 +115,7 @@ impl Session {
             rbuf: BytesMut::with_capacity(1024),
             out: Vec::new(),
             auth_failures: 0,
+            seat: None,
             errors: 0,
             window: (Instant::now(), 0),
         }
@@ -251,6 +263,17 @@ impl Session {
 
     async fn dispatch(&mut self, command: Command, stream: &mut Stream) -> Flow {
         let in_transaction = matches!(self.state, State::Transaction(_));
+        if !matches!(command, Command::Quit)
+            && let Some(seat) = &self.seat
+            && !seat.command()
+        {
+            tokio::time::sleep(seat.refusal_delay()).await;
+            self.fail(&Failure::new(
+                Some("SYS/TEMP"),
+                "Too many commands per minute; slow down",
+            ));
+            return Flow::Continue;
+        }
         let result = match command {
             Command::Capa => {
                 self.capa();

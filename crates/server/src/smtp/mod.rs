@@ -13,6 +13,14 @@
 //!   ([`sasl`]) and the sending policy of [`submission`]; AUTH needs TLS unless
 //!   `allow_plaintext_auth` is set. Local recipients are stored at once; remote ones go to the
 //!   outbound queue in the same commit.
+//! - Limits (`crate::limits`): past `connections_per_ip` the greeting is 421 4.7.0. On the MX
+//!   port a client IP past its hourly message budget gets 451 4.7.1 at MAIL; on MX and LMTP a
+//!   recipient whose tenant is past its hourly inbound budget gets 451 4.7.1 at RCPT, and one
+//!   whose tenant's `max_message_size` is smaller than the message 552 5.3.4 (at RCPT for a
+//!   declared SIZE, else after DATA). Submission: a locked-out client gets 454 4.7.0 at AUTH
+//!   (RFC 4954 §6: temporary), a login past the account's or tenant's session limit 454 4.7.0,
+//!   a command past the per-minute budget waits, then 451 4.7.1; the account's or tenant's
+//!   `max_message_size` applies to SIZE and DATA (552 5.3.4).
 
 pub mod errors;
 pub mod inbound;
@@ -33,6 +41,7 @@ use tokio_rustls::TlsAcceptor;
 use yubin_store::MailStore;
 
 use crate::auth::PasswordChecker;
+use crate::limits::{Limits, LimitsConfig};
 use crate::net::Shutdown;
 use inbound::InboundChecks;
 use submission::Submission;
@@ -144,6 +153,8 @@ pub struct Service {
     pub submission: Option<Submission>,
     /// SPF/DKIM/DMARC checks (MX only).
     pub inbound: Option<InboundChecks>,
+    /// Per-IP, per-tenant and per-account limits and the failed-login guard (shared).
+    pub limits: Arc<Limits>,
 }
 
 impl Service {
@@ -154,6 +165,7 @@ impl Service {
         hostname: String,
         store: MailStore,
         tls: Option<TlsAcceptor>,
+        limits: Arc<Limits>,
     ) -> Self {
         let connections = Arc::new(Semaphore::new(config.max_connections));
         Self {
@@ -166,10 +178,11 @@ impl Service {
             passwords: None,
             submission: None,
             inbound: None,
+            limits,
         }
     }
 
-    /// Builds the shared state of a listener.
+    /// Builds the shared state of a listener with its own default `[limits]`.
     pub fn new(
         mode: Mode,
         config: SmtpConfig,
@@ -177,7 +190,19 @@ impl Service {
         store: MailStore,
         tls: Option<TlsAcceptor>,
     ) -> Arc<Self> {
-        Arc::new(Self::base(mode, config, hostname, store, tls))
+        let limits = Limits::new(LimitsConfig::default(), Some(store.clone()));
+        Arc::new(Self::base(mode, config, hostname, store, tls, limits))
+    }
+
+    /// Builds the shared state of an LMTP listener under the server's `limits`.
+    pub fn lmtp(
+        config: SmtpConfig,
+        hostname: String,
+        store: MailStore,
+        tls: Option<TlsAcceptor>,
+        limits: Arc<Limits>,
+    ) -> Arc<Self> {
+        Arc::new(Self::base(Mode::Lmtp, config, hostname, store, tls, limits))
     }
 
     /// Builds the shared state of an MX listener that checks senders with `inbound`.
@@ -187,10 +212,11 @@ impl Service {
         store: MailStore,
         tls: Option<TlsAcceptor>,
         inbound: Option<InboundChecks>,
+        limits: Arc<Limits>,
     ) -> Arc<Self> {
         Arc::new(Self {
             inbound,
-            ..Self::base(Mode::Mx, config, hostname, store, tls)
+            ..Self::base(Mode::Mx, config, hostname, store, tls, limits)
         })
     }
 
@@ -202,11 +228,12 @@ impl Service {
         tls: Option<TlsAcceptor>,
         passwords: PasswordChecker,
         policy: Submission,
+        limits: Arc<Limits>,
     ) -> Arc<Self> {
         Arc::new(Self {
             passwords: Some(passwords),
             submission: Some(policy),
-            ..Self::base(Mode::Submission, config, hostname, store, tls)
+            ..Self::base(Mode::Submission, config, hostname, store, tls, limits)
         })
     }
 

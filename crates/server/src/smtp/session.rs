@@ -27,6 +27,8 @@ use super::sasl::{self, Exchange, Step};
 use super::submission::{self, headers, limits::Exceeded};
 use super::trace::{TraceInfo, queue_id, unix_now, with_trace_headers, without_own_auth_results};
 use super::{Mode, Service};
+use crate::auth::Login as Checked;
+use crate::limits::{AccountSession, SessionRefused};
 use crate::net::{Shutdown, telemetry};
 
 /// Read buffer kept by an idle session; a larger one left by a big message is released.
@@ -53,6 +55,21 @@ pub(crate) async fn serve(
             .await;
         return;
     };
+    // LMTP comes from the trusted MTA in front, which opens as many connections as it needs.
+    let ip_slot = match service.mode {
+        Mode::Lmtp => None,
+        _ => Some(service.limits.connect(service.mode.label(), peer.ip())),
+    };
+    if let Some(None) = ip_slot {
+        if !implicit_tls {
+            let _ = stream
+                .write_all(
+                    &Reply::new(421, "4.7.0", "Too many connections from your address").to_bytes(),
+                )
+                .await;
+        }
+        return;
+    }
     let _open = telemetry::Connection::open(service.mode.label());
     let deadline = Instant::now() + Duration::from_secs(service.config.session_timeout_secs);
     if implicit_tls {
@@ -119,6 +136,11 @@ struct Envelope {
     started: std::time::Instant,
     mail_from: String,
     size_hint: usize,
+    /// The largest message this transaction takes: the session's, lowered by each recipient
+    /// tenant's `max_message_size`.
+    max_size: usize,
+    /// Recipient tenants whose inbound budget this message has been taken from.
+    tenants: Vec<String>,
     recipients: Vec<(String, Resolution)>,
     /// Message bytes received so far with BDAT, and whether they overflowed the size limit.
     chunks: Option<(Vec<u8>, bool)>,
@@ -162,6 +184,8 @@ struct Conn {
     tls: bool,
     /// The account that authenticated (submission).
     user: Option<AccountInfo>,
+    /// Its place in its session limits and its command budget.
+    seat: Option<AccountSession>,
     /// An AUTH exchange waiting for the client's next line.
     sasl: Option<Exchange>,
     auth_failures: usize,
@@ -183,6 +207,7 @@ impl Conn {
             state: State::Connected,
             tls: false,
             user: None,
+            seat: None,
             sasl: None,
             auth_failures: 0,
             rbuf: BytesMut::with_capacity(IDLE_BUFFER),
@@ -199,6 +224,7 @@ impl Conn {
         self.state = State::Connected;
         self.tls = true;
         self.user = None;
+        self.seat = None;
         self.sasl = None;
         self.rbuf.clear();
         self.framer = LineFramer::new(self.service.config.max_line_length);
@@ -297,6 +323,16 @@ impl Conn {
                             return Next::Close;
                         }
                         match parse_command(&line) {
+                            Ok(request) if !self.command_allowed(&request) => {
+                                let delay = self.seat.as_ref().map(|s| s.refusal_delay());
+                                tokio::time::sleep(delay.unwrap_or_default()).await;
+                                self.push(Reply::new(
+                                    451,
+                                    "4.7.1",
+                                    "Too many commands per minute; slow down",
+                                ));
+                                Action::Continue
+                            }
                             Ok(request) => {
                                 let started = std::time::Instant::now();
                                 let action = self.command(request).await;
@@ -517,7 +553,8 @@ impl Conn {
             self.push(Reply::new(451, "4.3.0", "Storage is busy, try again later"));
             return;
         }
-        if size > self.service.config.max_message_size {
+        let max_size = self.max_message_size();
+        if size > max_size {
             self.state = State::Greeted(greeting);
             self.error(Reply::new(
                 552,
@@ -551,12 +588,25 @@ impl Conn {
             }
             return;
         }
+        if self.service.mode == Mode::Mx
+            && !self.service.limits.inbound_from_ip("smtp", self.peer.ip())
+        {
+            self.state = State::Greeted(greeting);
+            self.push(Reply::new(
+                451,
+                "4.7.1",
+                "Too many messages from your address in the last hour; try again later",
+            ));
+            return;
+        }
         self.state = State::Mail(
             greeting,
             Envelope {
                 started: std::time::Instant::now(),
                 mail_from,
                 size_hint: size,
+                max_size,
+                tenants: Vec::new(),
                 recipients: Vec::new(),
                 chunks: None,
             },
@@ -602,6 +652,12 @@ impl Conn {
         let reply = match resolved {
             Ok(Resolved::Accept(resolution)) => {
                 if let Some(reply) = self.recipient_over_limit() {
+                    self.push(reply);
+                    return;
+                }
+                if !resolution.local.is_empty()
+                    && let Some(reply) = self.tenant_refuses(&parsed)
+                {
                     self.push(reply);
                     return;
                 }
@@ -697,7 +753,7 @@ impl Conn {
         if !self.flush(stream).await {
             return false;
         }
-        let mut decoder = DataDecoder::new(self.service.config.max_message_size);
+        let mut decoder = DataDecoder::new(self.envelope_max());
         let mut body = Vec::new();
         let too_big = loop {
             match decoder.decode(&mut self.rbuf, &mut body) {
@@ -720,7 +776,7 @@ impl Conn {
         size: usize,
         last: bool,
     ) -> bool {
-        let max = self.service.config.max_message_size;
+        let max = self.envelope_max();
         let accepting = matches!(&self.state, State::Mail(_, env) if !env.recipients.is_empty());
         let mut remaining = size;
         let mut chunk = Vec::new();
@@ -945,6 +1001,71 @@ impl Conn {
             .collect()
     }
 
+    /// The largest message the session takes: the account's or tenant's limit after AUTH,
+    /// when below the listener's.
+    fn max_message_size(&self) -> usize {
+        let max = self.service.config.max_message_size;
+        self.seat.as_ref().map_or(max, |s| s.max_message_size(max))
+    }
+
+    /// The largest message of the open transaction.
+    fn envelope_max(&self) -> usize {
+        match &self.state {
+            State::Mail(_, env) => env.max_size,
+            _ => self.max_message_size(),
+        }
+    }
+
+    /// Whether an authenticated session's command fits its per-minute budget (QUIT always
+    /// does).
+    fn command_allowed(&self, request: &Request<String>) -> bool {
+        match &self.seat {
+            Some(seat) if !matches!(request, Request::Quit) => seat.command(),
+            _ => true,
+        }
+    }
+
+    /// MX and LMTP: the reply refusing a local recipient because of its tenant's limits: 552
+    /// when the declared size is over its largest message, 451 when its hourly inbound budget
+    /// is spent (taken once per tenant and message).
+    fn tenant_refuses(&mut self, recipient: &Address) -> Option<Reply> {
+        if self.service.mode == Mode::Submission {
+            return None;
+        }
+        let label = self.service.mode.label();
+        let tenant = recipient.domain().to_ascii_lowercase();
+        let limits = self.service.limits.clone();
+        let State::Mail(_, env) = &mut self.state else {
+            return None;
+        };
+        if let Some(max) = limits.tenant_max_message_size(&tenant) {
+            let max = usize::try_from(max).unwrap_or(usize::MAX);
+            if env.size_hint > max {
+                telemetry::rejected_tenant(label, "tenant_message_size", &tenant);
+                return Some(Reply::new(
+                    552,
+                    "5.3.4",
+                    format!("<{recipient}>: Message too big for this recipient"),
+                ));
+            }
+            env.max_size = env.max_size.min(max);
+        }
+        if env.tenants.contains(&tenant) {
+            return None;
+        }
+        if !limits.inbound_for_tenant(label, &tenant) {
+            return Some(Reply::new(
+                451,
+                "4.7.1",
+                format!(
+                    "<{recipient}>: Too many messages for {tenant} in the last hour; try again later"
+                ),
+            ));
+        }
+        env.tenants.push(tenant);
+        None
+    }
+
     /// Submission: AUTH must come first.
     fn needs_auth(&self) -> Option<Reply> {
         (self.service.mode == Mode::Submission && self.user.is_none())
@@ -974,7 +1095,9 @@ impl Conn {
             Err(e) => return Some((reply_for(&e), false)),
         }
         let domain = submission::domain_of(&user.address);
-        match policy.limits.message(user.record.id, domain) {
+        let budget = self.seat.as_ref().map(|s| *s.budget()).unwrap_or_default();
+        let hourly = policy.messages(&budget.account, &budget.tenant);
+        match policy.limits.message(user.record.id, domain, hourly) {
             Ok(()) => None,
             Err(which) => {
                 telemetry::rejected("submission", "send_limit");
@@ -989,9 +1112,11 @@ impl Conn {
             return None;
         };
         let domain = submission::domain_of(&user.address);
+        let budget = self.seat.as_ref().map(|s| *s.budget()).unwrap_or_default();
+        let hourly = policy.recipients(&budget.account, &budget.tenant);
         policy
             .limits
-            .recipient(user.record.id, domain)
+            .recipient(user.record.id, domain, hourly)
             .err()
             .map(|which| {
                 telemetry::rejected("submission", "send_limit");
@@ -1098,19 +1223,61 @@ impl Conn {
             self.push(Reply::new(454, "4.7.0", "Temporary authentication failure"));
             return Action::Continue;
         };
-        match passwords.verify(user.clone(), password).await {
-            Ok(Some(info)) => {
+        let service = self.service.clone();
+        let floor = Duration::from_millis(service.config.auth_failure_delay_ms);
+        let checked = passwords
+            .log_in(
+                &service.limits.logins,
+                "submission",
+                self.peer.ip(),
+                user.clone(),
+                password,
+                floor,
+            )
+            .await;
+        match checked {
+            Checked::Accepted(info) => {
+                let seat = match service.limits.open_session("submission", &info).await {
+                    Ok(seat) => seat,
+                    Err(which) => {
+                        let whose = match which {
+                            SessionRefused::Account => "this account",
+                            SessionRefused::Tenant => "this domain",
+                        };
+                        self.push(Reply::new(
+                            454,
+                            "4.7.0",
+                            format!("Too many sessions open for {whose}; try again later"),
+                        ));
+                        return Action::Continue;
+                    }
+                };
                 tracing::info!(peer = %self.peer, user = %info.address, "submission login");
                 self.user = Some(info);
+                self.seat = Some(seat);
                 self.push(Reply::new(235, "2.7.0", "Authentication successful"));
                 Action::Continue
             }
-            Ok(None) => {
+            Checked::Locked(_) => {
                 self.auth_failures += 1;
-                telemetry::rejected("submission", "auth_failure");
+                self.push(Reply::new(
+                    454,
+                    "4.7.0",
+                    "Too many failed logins from your address; try again later",
+                ));
+                if self.auth_failures >= self.service.config.max_auth_failures {
+                    self.push(Reply::new(
+                        421,
+                        "4.7.0",
+                        "Too many failed authentications, closing connection",
+                    ));
+                    return Action::Close;
+                }
+                Action::Continue
+            }
+            Checked::Rejected => {
+                self.auth_failures += 1;
                 tracing::info!(peer = %self.peer, user = %user, "submission login failed");
-                let delay = Duration::from_millis(self.service.config.auth_failure_delay_ms);
-                tokio::time::sleep(delay).await;
                 self.push(Reply::new(
                     535,
                     "5.7.8",
@@ -1126,7 +1293,7 @@ impl Conn {
                 }
                 Action::Continue
             }
-            Err(e) => {
+            Checked::Unavailable(e) => {
                 tracing::warn!(error = %e, "password check unavailable");
                 self.push(Reply::new(
                     454,

@@ -4,6 +4,7 @@
 //! server's single writer stays the only one; otherwise the CLI opens the store itself.
 
 pub mod dkim;
+pub mod limits;
 pub mod queue;
 pub mod socket;
 pub mod token;
@@ -14,6 +15,8 @@ use std::path::Path;
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
 use yubin_store::MailStore;
+
+use limits::{Defaults, ServiceArgs};
 
 /// An administrative command.
 #[derive(Debug, Clone, Subcommand, Serialize, Deserialize)]
@@ -105,16 +108,19 @@ pub enum DomainCommand {
         /// Domain name.
         domain: String,
     },
-    /// Change a domain's quota and account limit.
+    /// Change a domain's quota, account limit and service limits (only the options given).
     Limits {
         /// Domain name.
         domain: String,
         /// Storage quota in bytes (0 = unlimited).
         #[arg(long)]
-        quota: u64,
+        quota: Option<u64>,
         /// Most accounts (0 = unlimited).
         #[arg(long)]
-        max_accounts: u64,
+        max_accounts: Option<u64>,
+        /// Tenant-wide service limits.
+        #[command(flatten)]
+        service: ServiceArgs,
     },
     /// Remove a domain (refused while it has accounts or aliases, unless --force).
     Remove {
@@ -174,6 +180,17 @@ pub enum AccountCommand {
         address: String,
         /// Quota in bytes.
         bytes: u64,
+    },
+    /// Change an account's quota and service limits (only the options given).
+    Limits {
+        /// Address.
+        address: String,
+        /// Storage quota in bytes (0 = unlimited).
+        #[arg(long)]
+        quota: Option<u64>,
+        /// The account's own service limits.
+        #[command(flatten)]
+        service: ServiceArgs,
     },
     /// Remove an account and all its mail.
     Remove {
@@ -236,11 +253,20 @@ pub enum MessageCommand {
     },
 }
 
+/// The server defaults of `config` that `show` reports against.
+pub fn defaults(config: &crate::config::Config) -> Defaults {
+    Defaults {
+        limits: config.limits.clone(),
+        sending: config.sending.clone(),
+    }
+}
+
 /// Runs a command against the store and the data directory it lives in; the output is what the
 /// CLI prints on stdout, the error what it prints after `error: `.
 pub async fn execute(
     store: &MailStore,
     data_dir: &Path,
+    defaults: &Defaults,
     command: &AdminCommand,
 ) -> Result<Vec<u8>, String> {
     let text = |s: String| Ok(s.into_bytes());
@@ -263,20 +289,37 @@ pub async fn execute(
             DomainCommand::Show { domain } => {
                 let d = store.domain(domain).map_err(err)?;
                 text(format!(
-                    "domain: {}\nquota: {}\nmax_accounts: {}\naccounts: {}\nused: {}\n",
-                    d.name, d.record.quota, d.record.max_accounts, d.accounts, d.used
+                    "domain: {}\nquota: {}\nmax_accounts: {}\naccounts: {}\nused: {}\n{}",
+                    d.name,
+                    d.record.quota,
+                    d.record.max_accounts,
+                    d.accounts,
+                    d.used,
+                    limits::show_domain(&d.record.limits, defaults)
                 ))
             }
             DomainCommand::Limits {
                 domain,
                 quota,
                 max_accounts,
+                service,
             } => {
-                store
-                    .set_domain_limits(domain, *quota, *max_accounts)
-                    .await
-                    .map_err(err)?;
-                text(format!("updated domain {domain}\n"))
+                let d = store.domain(domain).map_err(err)?;
+                let new = service.apply(d.record.limits)?;
+                if quota.is_some() || max_accounts.is_some() {
+                    store
+                        .set_domain_limits(
+                            &d.name,
+                            quota.unwrap_or(d.record.quota),
+                            max_accounts.unwrap_or(d.record.max_accounts),
+                        )
+                        .await
+                        .map_err(err)?;
+                }
+                if service.any() {
+                    store.set_tenant_limits(&d.name, new).await.map_err(err)?;
+                }
+                text(format!("updated domain {}\n", d.name))
             }
             DomainCommand::Remove { domain, force } => {
                 store.remove_domain(domain, *force).await.map_err(err)?;
@@ -300,10 +343,43 @@ pub async fn execute(
             }
             AccountCommand::Show { address } => {
                 let a = store.account(address).map_err(err)?;
+                let domain = a.address.rsplit_once('@').map_or("", |(_, d)| d);
+                let tenant = store
+                    .domain(domain)
+                    .map(|d| d.record.limits)
+                    .unwrap_or_default();
                 text(format!(
-                    "address: {}\nenabled: {}\nquota: {}\nused: {}\nmessages: {}\n",
-                    a.address, a.record.enabled, a.record.quota, a.used, a.messages
+                    "address: {}\nenabled: {}\nquota: {}\nused: {}\nmessages: {}\n{}",
+                    a.address,
+                    a.record.enabled,
+                    a.record.quota,
+                    a.used,
+                    a.messages,
+                    limits::show_account(&a.record.limits, &tenant, defaults)
                 ))
+            }
+            AccountCommand::Limits {
+                address,
+                quota,
+                service,
+            } => {
+                if service.inbound_messages_per_hour.is_some() {
+                    return Err("inbound messages are limited per domain: use \
+                                `yubin admin domain limits DOMAIN --inbound-messages-per-hour`"
+                        .into());
+                }
+                let a = store.account(address).map_err(err)?;
+                let new = service.apply(a.record.limits)?;
+                if let Some(quota) = quota {
+                    store.set_quota(&a.address, *quota).await.map_err(err)?;
+                }
+                if service.any() {
+                    store
+                        .set_account_limits(&a.address, new)
+                        .await
+                        .map_err(err)?;
+                }
+                text(format!("updated account {}\n", a.address))
             }
             AccountCommand::Passwd { address, password } => {
                 store.set_password(address, password).await.map_err(err)?;
@@ -439,9 +515,14 @@ mod tests {
     use super::*;
 
     async fn run(store: &MailStore, command: AdminCommand) -> Result<String, String> {
-        execute(store, Path::new("/nonexistent"), &command)
-            .await
-            .map(|out| String::from_utf8_lossy(&out).into_owned())
+        execute(
+            store,
+            Path::new("/nonexistent"),
+            &Defaults::default(),
+            &command,
+        )
+        .await
+        .map(|out| String::from_utf8_lossy(&out).into_owned())
     }
 
     #[tokio::test]

@@ -12,7 +12,7 @@ use tokio::net::{UnixListener, UnixStream};
 use yubin_server::net::Shutdown;
 use yubin_store::MailStore;
 
-use super::{AdminCommand, execute};
+use super::{AdminCommand, Defaults, execute};
 
 /// Longest accepted request line.
 const MAX_REQUEST: u64 = 1 << 20;
@@ -23,7 +23,13 @@ pub fn path(data_dir: &Path) -> PathBuf {
 }
 
 /// Listens on DATA/admin.sock until shutdown.
-pub fn listen(data_dir: &Path, store: MailStore, mut shutdown: Shutdown) -> Result<(), String> {
+pub fn listen(
+    data_dir: &Path,
+    store: MailStore,
+    defaults: Defaults,
+    mut shutdown: Shutdown,
+) -> Result<(), String> {
+    let defaults = std::sync::Arc::new(defaults);
     let path = path(data_dir);
     let data_dir = data_dir.to_path_buf();
     // A socket file left by a killed server: nobody listens on it.
@@ -41,14 +47,15 @@ pub fn listen(data_dir: &Path, store: MailStore, mut shutdown: Shutdown) -> Resu
             let Ok((stream, _)) = accepted else { continue };
             let store = store.clone();
             let data_dir = data_dir.clone();
-            tokio::spawn(async move { serve_one(stream, store, &data_dir).await });
+            let defaults = defaults.clone();
+            tokio::spawn(async move { serve_one(stream, store, &data_dir, &defaults).await });
         }
         let _ = std::fs::remove_file(&path);
     });
     Ok(())
 }
 
-async fn serve_one(stream: UnixStream, store: MailStore, data_dir: &Path) {
+async fn serve_one(stream: UnixStream, store: MailStore, data_dir: &Path, defaults: &Defaults) {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     let mut reader = BufReader::new(read).take(MAX_REQUEST);
@@ -56,7 +63,7 @@ async fn serve_one(stream: UnixStream, store: MailStore, data_dir: &Path) {
         return;
     }
     let result = match serde_json::from_str::<AdminCommand>(&line) {
-        Ok(command) => execute(&store, data_dir, &command).await,
+        Ok(command) => execute(&store, data_dir, defaults, &command).await,
         Err(e) => Err(format!("malformed admin request: {e}")),
     };
     let (status, body) = match result {

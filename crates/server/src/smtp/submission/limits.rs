@@ -1,19 +1,14 @@
 //! Sending limits: messages and recipients per hour, per account and per domain.
 //!
-//! Each limit is a GCRA bucket (governor) of `n` per hour: a burst of up to `n`, refilled
-//! evenly over the hour, so a sender who hits the limit can send again a little later instead of
-//! at the top of the next hour. Counts live in memory: a restart forgives, which errs towards
-//! letting mail through.
+//! Each limit is a GCRA budget of `n` per hour (`crate::limits::rates`): a burst of up to `n`,
+//! refilled evenly over the hour, so a sender who hits the limit can send again a little later
+//! instead of at the top of the next hour. `n` is the account's or its domain's override
+//! (`yubin admin account|domain limits --messages-per-hour`), else `[sending]`. Counts live in
+//! memory: a restart forgives, which errs towards letting mail through.
 
-use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-
-use super::SendingConfig;
-
-/// How often (in checks) buckets that are full again are forgotten, bounding memory.
-const SWEEP_EVERY: u32 = 4096;
+use crate::limits::rates::RateTable;
 
 /// Which limit refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,64 +17,52 @@ pub(crate) enum Exceeded {
     Domain,
 }
 
-/// The four buckets of the sending limits.
-pub(crate) struct SendLimits {
-    account_messages: DefaultKeyedRateLimiter<u64>,
-    account_recipients: DefaultKeyedRateLimiter<u64>,
-    domain_messages: DefaultKeyedRateLimiter<String>,
-    domain_recipients: DefaultKeyedRateLimiter<String>,
-    checks: AtomicU32,
+/// The hourly budgets one message or recipient is taken from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hourly {
+    pub account: u32,
+    pub domain: u32,
 }
 
-fn per_hour(n: u32) -> Quota {
-    Quota::per_hour(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
+/// The four tables of the sending limits.
+pub(crate) struct SendLimits {
+    account_messages: RateTable<u64>,
+    account_recipients: RateTable<u64>,
+    domain_messages: RateTable<String>,
+    domain_recipients: RateTable<String>,
 }
 
 impl SendLimits {
-    pub(crate) fn new(config: &SendingConfig) -> Self {
+    pub(crate) fn new() -> Self {
+        let hour = Duration::from_secs(3600);
         Self {
-            account_messages: RateLimiter::keyed(per_hour(config.messages_per_hour)),
-            account_recipients: RateLimiter::keyed(per_hour(config.recipients_per_hour)),
-            domain_messages: RateLimiter::keyed(per_hour(config.domain_messages_per_hour)),
-            domain_recipients: RateLimiter::keyed(per_hour(config.domain_recipients_per_hour)),
-            checks: AtomicU32::new(0),
+            account_messages: RateTable::new(hour),
+            account_recipients: RateTable::new(hour),
+            domain_messages: RateTable::new(hour),
+            domain_recipients: RateTable::new(hour),
         }
     }
 
-    /// Takes one message from the account's and its domain's buckets.
-    pub(crate) fn message(&self, account: u64, domain: &str) -> Result<(), Exceeded> {
-        self.sweep();
-        if self.account_messages.check_key(&account).is_err() {
+    /// Takes one message from the account's and its domain's budgets.
+    pub(crate) fn message(&self, account: u64, domain: &str, n: Hourly) -> Result<(), Exceeded> {
+        if !self.account_messages.take(&account, n.account) {
             return Err(Exceeded::Account);
         }
-        if self.domain_messages.check_key(&domain.to_string()).is_err() {
+        if !self.domain_messages.take(&domain.to_string(), n.domain) {
             return Err(Exceeded::Domain);
         }
         Ok(())
     }
 
-    /// Takes one recipient from the account's and its domain's buckets.
-    pub(crate) fn recipient(&self, account: u64, domain: &str) -> Result<(), Exceeded> {
-        if self.account_recipients.check_key(&account).is_err() {
+    /// Takes one recipient from the account's and its domain's budgets.
+    pub(crate) fn recipient(&self, account: u64, domain: &str, n: Hourly) -> Result<(), Exceeded> {
+        if !self.account_recipients.take(&account, n.account) {
             return Err(Exceeded::Account);
         }
-        if self
-            .domain_recipients
-            .check_key(&domain.to_string())
-            .is_err()
-        {
+        if !self.domain_recipients.take(&domain.to_string(), n.domain) {
             return Err(Exceeded::Domain);
         }
         Ok(())
-    }
-
-    fn sweep(&self) {
-        if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            self.account_messages.retain_recent();
-            self.account_recipients.retain_recent();
-            self.domain_messages.retain_recent();
-            self.domain_recipients.retain_recent();
-        }
     }
 }
 
@@ -89,23 +72,37 @@ mod tests {
 
     #[test]
     fn each_account_and_domain_has_its_own_budget() {
-        let limits = SendLimits::new(&SendingConfig {
-            messages_per_hour: 2,
-            recipients_per_hour: 3,
-            domain_messages_per_hour: 3,
-            domain_recipients_per_hour: 100,
-            ..SendingConfig::default()
-        });
-        assert_eq!(limits.message(1, "a.test"), Ok(()));
-        assert_eq!(limits.message(1, "a.test"), Ok(()));
-        assert_eq!(limits.message(1, "a.test"), Err(Exceeded::Account));
+        let limits = SendLimits::new();
+        let messages = Hourly {
+            account: 2,
+            domain: 3,
+        };
+        assert_eq!(limits.message(1, "a.test", messages), Ok(()));
+        assert_eq!(limits.message(1, "a.test", messages), Ok(()));
+        assert_eq!(
+            limits.message(1, "a.test", messages),
+            Err(Exceeded::Account)
+        );
         // another account of the same domain: its own budget, until the domain's runs out
-        assert_eq!(limits.message(2, "a.test"), Ok(()));
-        assert_eq!(limits.message(3, "a.test"), Err(Exceeded::Domain));
-        assert_eq!(limits.message(4, "b.test"), Ok(()));
+        assert_eq!(limits.message(2, "a.test", messages), Ok(()));
+        assert_eq!(limits.message(3, "a.test", messages), Err(Exceeded::Domain));
+        assert_eq!(limits.message(4, "b.test", messages), Ok(()));
+        let recipients = Hourly {
+            account: 3,
+            domain: 100,
+        };
         for _ in 0..3 {
-            assert_eq!(limits.recipient(5, "c.test"), Ok(()));
+            assert_eq!(limits.recipient(5, "c.test", recipients), Ok(()));
         }
-        assert_eq!(limits.recipient(5, "c.test"), Err(Exceeded::Account));
+        assert_eq!(
+            limits.recipient(5, "c.test", recipients),
+            Err(Exceeded::Account)
+        );
+        // an override raised later applies at once
+        let raised = Hourly {
+            account: 10,
+            domain: 100,
+        };
+        assert_eq!(limits.recipient(5, "c.test", raised), Ok(()));
     }
 }

@@ -7,8 +7,9 @@
 //!   delivers to it (an alias naming it, `user+tag`, a catch-all it receives), and the null
 //!   sender (for MDNs). Anything else is 553 5.7.1 (RFC 6409 §6.1, as Postfix's
 //!   `reject_sender_login_mismatch`).
-//! - Limits are messages and recipients per hour per account and per domain ([`limits`]); past
-//!   one the client gets 451 4.7.1 and may retry later.
+//! - Limits are messages and recipients per hour per account and per domain ([`limits`]), from
+//!   the account's and domain's overrides over `[sending]`; past one the client gets 451 4.7.1
+//!   and may retry later.
 //! - Missing Date and Message-ID are added (RFC 6409 §8.2, §8.3); nothing else is rewritten.
 //! - Then the message is DKIM-signed (RFC 6376) with every key of its From: domain when that is
 //!   hosted here, else of the account's domain ([`signing_domain`]).
@@ -18,10 +19,10 @@ pub(crate) mod limits;
 
 use serde::{Deserialize, Serialize};
 use yubin_proto::Address;
-use yubin_store::{AccountInfo, MailStore, Resolved, Result};
+use yubin_store::{AccountInfo, MailStore, Resolved, Result, ServiceLimits};
 
 use crate::mailauth::DkimSigner;
-use limits::SendLimits;
+use limits::{Hourly, SendLimits};
 
 /// `[sending]` settings: the submission policy for authenticated senders.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -81,11 +82,37 @@ pub struct Submission {
 impl Submission {
     /// The policy for `config`, signing with `dkim` when given.
     pub fn new(config: SendingConfig, dkim: Option<DkimSigner>) -> Self {
-        let limits = SendLimits::new(&config);
+        let limits = SendLimits::new();
         Self {
             config,
             limits,
             dkim,
+        }
+    }
+}
+
+impl Submission {
+    /// The hourly message budgets of an account with these overrides.
+    pub(crate) fn messages(&self, account: &ServiceLimits, tenant: &ServiceLimits) -> Hourly {
+        Hourly {
+            account: account
+                .messages_per_hour
+                .unwrap_or(self.config.messages_per_hour),
+            domain: tenant
+                .messages_per_hour
+                .unwrap_or(self.config.domain_messages_per_hour),
+        }
+    }
+
+    /// The hourly recipient budgets of an account with these overrides.
+    pub(crate) fn recipients(&self, account: &ServiceLimits, tenant: &ServiceLimits) -> Hourly {
+        Hourly {
+            account: account
+                .recipients_per_hour
+                .unwrap_or(self.config.recipients_per_hour),
+            domain: tenant
+                .recipients_per_hour
+                .unwrap_or(self.config.domain_recipients_per_hour),
         }
     }
 }
