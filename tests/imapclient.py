@@ -72,10 +72,13 @@ class Imap(SocketClient):
     """One IMAP connection, logged in as `user` unless user is None."""
 
     def __init__(self, server, user: str | None = ALICE, password: str = PASSWORD, *,
-                 tls: bool = False, timeout: float = IO_TIMEOUT, port: int | None = None):
+                 tls: bool = False, timeout: float = IO_TIMEOUT, port: int | None = None,
+                 source: str | None = None):
+        """`source`: the local address to connect from (127.0.0.2 is another client IP)."""
         if port is None:
             port = server.imaps_port if tls else server.imap_port
-        sock = socket.create_connection((HOST, port), timeout=timeout)
+        sock = socket.create_connection((HOST, port), timeout=timeout,
+                                        source_address=(source, 0) if source else None)
         if tls:
             sock = unverified_tls_context().wrap_socket(sock, server_hostname=HOST)
         self.sock = sock

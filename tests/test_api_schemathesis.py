@@ -42,7 +42,7 @@ def test_the_api_matches_its_openapi_description(server, tmp_path):
         "--checks", "all",
         "--max-examples", "25",
         "--seed", "6",
-        "--workers", "2",
+        "--workers", "1",  # CPython 3.11 ast.parse in threads can fail (gh-106905)
         "--request-timeout", "20",
         "--generation-database", "none",
         "--no-color",

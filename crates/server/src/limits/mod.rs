@@ -77,6 +77,12 @@ pub enum SessionRefused {
 }
 
 impl Limits {
+    /// How long a refusal by a rate limit waits before it is sent, so a client that retries at
+    /// once (a flood) is slowed to the pace of its refusals instead of spinning.
+    pub fn refusal_delay(&self) -> Duration {
+        Duration::from_millis(self.config.command_refusal_delay_ms)
+    }
+
     /// The limits of `config`, reading overrides from `store` (none without one).
     pub fn new(config: LimitsConfig, store: Option<MailStore>) -> Arc<Self> {
         Arc::new(Self {
@@ -198,11 +204,17 @@ impl Limits {
     /// record, done on the caller's thread as the other per-recipient lookups are.
     fn cached_domain(&self, tenant: &str) -> ServiceLimits {
         let now = Instant::now();
-        if let Ok(cache) = self.domains.lock()
-            && let Some((at, limits)) = cache.get(tenant)
-            && now.duration_since(*at) < DOMAIN_CACHE_TTL
-        {
-            return *limits;
+        // While the store is slow a stale answer (or none) beats a lookup that holds this
+        // worker thread and every session waiting for it.
+        let slow = self.store.as_ref().is_some_and(MailStore::is_slow);
+        if let Ok(cache) = self.domains.lock() {
+            match cache.get(tenant) {
+                Some((at, limits)) if slow || now.duration_since(*at) < DOMAIN_CACHE_TTL => {
+                    return *limits;
+                }
+                None if slow => return ServiceLimits::default(),
+                _ => {}
+            }
         }
         let limits = self
             .store

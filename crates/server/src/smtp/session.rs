@@ -640,8 +640,24 @@ impl Conn {
                 return;
             }
         };
+        if self.service.store.is_slow() {
+            telemetry::rejected(self.service.mode.label(), "store_slow");
+            self.push(Reply::new(451, "4.3.0", "Storage is busy, try again later"));
+            return;
+        }
         let submission = self.service.mode == Mode::Submission;
-        let resolved = match self.service.store.resolve(&parsed, size_hint) {
+        // Off the async workers: on a slow disk a lookup blocks its thread, and a blocked
+        // worker would hold up every other session's replies with it.
+        let (store, lookup) = (self.service.store.clone(), parsed.clone());
+        let resolved = tokio::task::spawn_blocking(move || store.resolve(&lookup, size_hint))
+            .await
+            .unwrap_or_else(|e| {
+                Err(yubin_store::Error::new(
+                    yubin_store::ErrorKind::Internal,
+                    format!("recipient lookup task: {e}"),
+                ))
+            });
+        let resolved = match resolved {
             // An authenticated sender relays: the recipient goes to the outbound queue.
             Ok(Resolved::NotLocal) if submission => Ok(Resolved::Accept(Resolution {
                 local: Vec::new(),
@@ -658,6 +674,9 @@ impl Conn {
                 if !resolution.local.is_empty()
                     && let Some(reply) = self.tenant_refuses(&parsed)
                 {
+                    if reply.code == 451 {
+                        tokio::time::sleep(self.service.limits.refusal_delay()).await;
+                    }
                     self.push(reply);
                     return;
                 }
