@@ -417,16 +417,7 @@ async fn data_survives_reopen_and_newer_formats_are_refused() {
         let store = MailStore::open(dir.path()).await.expect("open");
         store.add_domain("keep.test", 0, 0).await.expect("domain");
     }
-    // The writer thread holds the database until its channel closes; give it a moment.
-    let store = loop {
-        match MailStore::open(dir.path()).await {
-            Ok(s) => break s,
-            Err(e) if e.kind() == ErrorKind::Unavailable => {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await
-            }
-            Err(e) => panic!("reopen: {e}"),
-        }
-    };
+    let store = reopen(dir.path()).await;
     assert_eq!(store.list_domains().expect("list"), vec!["keep.test"]);
 }
 
@@ -461,15 +452,7 @@ async fn account_limits_override_the_tenants_and_survive_a_reopen() {
             .await
             .expect("account limits");
     }
-    let store = loop {
-        match MailStore::open(dir.path()).await {
-            Ok(s) => break s,
-            Err(e) if e.kind() == ErrorKind::Unavailable => {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await
-            }
-            Err(e) => panic!("reopen: {e}"),
-        }
-    };
+    let store = reopen(dir.path()).await;
     let a = store.account_limits("a@t.test").expect("a limits");
     assert_eq!(a.connections, Some(3), "the account's own limit wins");
     assert_eq!(
@@ -488,4 +471,18 @@ async fn account_limits_override_the_tenants_and_survive_a_reopen() {
         .await
         .expect_err("no such domain");
     assert_eq!(e.kind(), ErrorKind::NotFound);
+}
+
+/// Opens a store again after the last handle was dropped: the writer thread holds the
+/// database until its channel closes, so give it a moment.
+async fn reopen(path: &std::path::Path) -> MailStore {
+    loop {
+        match MailStore::open(path).await {
+            Ok(s) => return s,
+            Err(e) if e.kind() == ErrorKind::Unavailable => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await
+            }
+            Err(e) => panic!("reopen: {e}"),
+        }
+    }
 }

@@ -1237,6 +1237,22 @@ impl Conn {
         }
     }
 
+    /// A failed AUTH: its reply, then 421 and the end of the connection after
+    /// `max_auth_failures`.
+    fn auth_failed(&mut self, reply: Reply) -> Action {
+        self.auth_failures += 1;
+        self.push(reply);
+        if self.auth_failures >= self.service.config.max_auth_failures {
+            self.push(Reply::new(
+                421,
+                "4.7.0",
+                "Too many failed authentications, closing connection",
+            ));
+            return Action::Close;
+        }
+        Action::Continue
+    }
+
     async fn log_in(&mut self, user: String, password: yubin_proto::Secret<String>) -> Action {
         let Some(passwords) = self.service.passwords.clone() else {
             self.push(Reply::new(454, "4.7.0", "Temporary authentication failure"));
@@ -1277,40 +1293,18 @@ impl Conn {
                 self.push(Reply::new(235, "2.7.0", "Authentication successful"));
                 Action::Continue
             }
-            Checked::Locked(_) => {
-                self.auth_failures += 1;
-                self.push(Reply::new(
-                    454,
-                    "4.7.0",
-                    "Too many failed logins from your address; try again later",
-                ));
-                if self.auth_failures >= self.service.config.max_auth_failures {
-                    self.push(Reply::new(
-                        421,
-                        "4.7.0",
-                        "Too many failed authentications, closing connection",
-                    ));
-                    return Action::Close;
-                }
-                Action::Continue
-            }
+            Checked::Locked(_) => self.auth_failed(Reply::new(
+                454,
+                "4.7.0",
+                "Too many failed logins from your address; try again later",
+            )),
             Checked::Rejected => {
-                self.auth_failures += 1;
                 tracing::info!(peer = %self.peer, user = %user, "submission login failed");
-                self.push(Reply::new(
+                self.auth_failed(Reply::new(
                     535,
                     "5.7.8",
                     "Authentication credentials invalid",
-                ));
-                if self.auth_failures >= self.service.config.max_auth_failures {
-                    self.push(Reply::new(
-                        421,
-                        "4.7.0",
-                        "Too many failed authentications, closing connection",
-                    ));
-                    return Action::Close;
-                }
-                Action::Continue
+                ))
             }
             Checked::Unavailable(e) => {
                 tracing::warn!(error = %e, "password check unavailable");

@@ -131,14 +131,25 @@ impl MailStore {
 
     /// Changes a domain's quota and account limit.
     pub async fn set_domain_limits(&self, name: &str, quota: u64, max_accounts: u64) -> Result<()> {
+        self.update_domain(name, move |r| {
+            r.quota = quota;
+            r.max_accounts = max_accounts;
+        })
+        .await
+    }
+
+    async fn update_domain(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut DomainRecord) + Send + 'static,
+    ) -> Result<()> {
         let name = normalize_domain(name)?;
         self.write(move |tx| {
             let mut record: DomainRecord =
                 tx_record(tx, &keys::domain(&name))?.ok_or_else(|| {
                     Error::new(ErrorKind::NotFound, format!("no such domain: {name}"))
                 })?;
-            record.quota = quota;
-            record.max_accounts = max_accounts;
+            change(&mut record);
             tx.set(keys::domain(&name), encode(&record)?);
             Ok(())
         })
@@ -149,17 +160,7 @@ impl MailStore {
     ///
     /// Errors: `InvalidData`, `NotFound`.
     pub async fn set_tenant_limits(&self, name: &str, limits: ServiceLimits) -> Result<()> {
-        let name = normalize_domain(name)?;
-        self.write(move |tx| {
-            let mut record: DomainRecord =
-                tx_record(tx, &keys::domain(&name))?.ok_or_else(|| {
-                    Error::new(ErrorKind::NotFound, format!("no such domain: {name}"))
-                })?;
-            record.limits = limits;
-            tx.set(keys::domain(&name), encode(&record)?);
-            Ok(())
-        })
-        .await
+        self.update_domain(name, move |r| r.limits = limits).await
     }
 
     /// Removes a domain. Without `force`, refuses while it has accounts or aliases; with it,
