@@ -142,7 +142,7 @@ class Server:
             "checks": {"enabled": False},
             "http": {"listen": [f"{HOST}:0"], "listen_tls": [f"{HOST}:0"]},
             # Every test connects from 127.0.0.1 and many log in as alice: the hosting defaults
-            # (50 connections per IP, lockout after 20 failures, 6000 commands a minute) would
+            # (50 connections per IP, lockout after 20 failures, 60,000 commands a minute) would
             # trip tests of other features. test_limits.py and test_bruteforce.py set their own.
             "limits": {"connections_per_ip": 10_000, "account_connections": 10_000,
                        "tenant_connections": 100_000, "account_commands_per_minute": 0,

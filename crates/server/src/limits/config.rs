@@ -54,7 +54,7 @@ impl Default for LimitsConfig {
             connections_per_ip: 50,
             account_connections: 20,
             tenant_connections: 1000,
-            account_commands_per_minute: 6000,
+            account_commands_per_minute: 60_000,
             tenant_commands_per_minute: 0,
             command_refusal_delay_ms: 1000,
             tenant_inbound_messages_per_hour: 100_000,

@@ -268,7 +268,7 @@ mod tests {
         let out = show_account(&own, &domain, &d);
         assert!(out.contains("connections: 3 (account)\n"), "{out}");
         assert!(
-            out.contains("commands_per_minute: 6000 (server default)\n"),
+            out.contains("commands_per_minute: 60000 (server default)\n"),
             "{out}"
         );
         assert!(out.contains("max_message_size: 1000 (domain)\n"), "{out}");
