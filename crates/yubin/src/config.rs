@@ -13,6 +13,7 @@ use yubin_server::smtp::inbound::ChecksConfig;
 use yubin_server::smtp::outbound::{OutboundConfig, TlsPolicy};
 use yubin_server::smtp::queue::QueueConfig;
 use yubin_server::smtp::submission::SendingConfig;
+use yubin_store::admission;
 use yubin_web::HttpConfig;
 
 /// The whole configuration file.
@@ -76,6 +77,11 @@ pub struct ServerConfig {
     pub tenant_store_slots: usize,
 }
 
+/// A duration in whole milliseconds, for the config's `_ms` keys.
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
@@ -85,9 +91,9 @@ impl Default for ServerConfig {
             log: "info".into(),
             purge_grace_secs: 60,
             purge_rate: 2000,
-            store_slow_ms: 1000,
-            store_deadline_ms: 4000,
-            tenant_store_slots: 8,
+            store_slow_ms: millis(admission::DEFAULT_SLOW_AFTER),
+            store_deadline_ms: millis(admission::DEFAULT_DEADLINE),
+            tenant_store_slots: admission::DEFAULT_TENANT_SLOTS,
         }
     }
 }

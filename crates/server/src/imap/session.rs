@@ -526,16 +526,13 @@ impl Session {
     /// Admits one command's store work: refused while the store is slow, else a slot of the
     /// logged-in tenant's budget (none needed before login: the password checkers are bounded).
     async fn admit(&self) -> Result<Option<yubin_store::Admitted>, Failure> {
-        let busy = |e: yubin_store::Error| {
+        let busy = |message: &str| {
             crate::net::telemetry::rejected("imap", "store_busy");
-            Failure::no(Some("UNAVAILABLE"), e.message().to_string())
+            Failure::no(Some("UNAVAILABLE"), message.to_string())
         };
         let Some(login) = self.state.login() else {
             if self.service.store.is_slow() {
-                return Err(busy(yubin_store::Error::new(
-                    yubin_store::ErrorKind::Unavailable,
-                    "the store is slow; try again later",
-                )));
+                return Err(busy("the store is slow; try again later"));
             }
             return Ok(None);
         };
@@ -545,7 +542,7 @@ impl Session {
             .admit(&[tenant])
             .await
             .map(Some)
-            .map_err(busy)
+            .map_err(|e| busy(e.message()))
     }
 
     /// The CAPABILITY list for the current state (RFC 9051 §7.2.2).

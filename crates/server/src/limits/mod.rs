@@ -204,17 +204,20 @@ impl Limits {
     /// record, done on the caller's thread as the other per-recipient lookups are.
     fn cached_domain(&self, tenant: &str) -> ServiceLimits {
         let now = Instant::now();
+        let cached = self
+            .domains
+            .lock()
+            .ok()
+            .and_then(|cache| cache.get(tenant).copied());
+        if let Some((at, limits)) = cached
+            && now.duration_since(at) < DOMAIN_CACHE_TTL
+        {
+            return limits;
+        }
         // While the store is slow a stale answer (or none) beats a lookup that holds this
         // worker thread and every session waiting for it.
-        let slow = self.store.as_ref().is_some_and(MailStore::is_slow);
-        if let Ok(cache) = self.domains.lock() {
-            match cache.get(tenant) {
-                Some((at, limits)) if slow || now.duration_since(*at) < DOMAIN_CACHE_TTL => {
-                    return *limits;
-                }
-                None if slow => return ServiceLimits::default(),
-                _ => {}
-            }
+        if self.store.as_ref().is_some_and(MailStore::is_slow) {
+            return cached.map(|(_, limits)| limits).unwrap_or_default();
         }
         let limits = self
             .store

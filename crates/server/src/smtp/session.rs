@@ -942,13 +942,13 @@ impl Conn {
         );
         drop(body);
         let addresses: Vec<String> = envelope.recipients.iter().map(|(a, _)| a.clone()).collect();
+        let tenants = self.tenants(&envelope.recipients);
         let delivery = Delivery {
             message,
             mail_from: envelope.mail_from,
             recipients: envelope.recipients.into_iter().map(|(_, r)| r).collect(),
         };
         let replies = if lmtp { addresses.len() } else { 1 };
-        let tenants = self.tenants(&addresses);
         let tenants: Vec<&str> = tenants.iter().map(String::as_str).collect();
         let store = &self.service.store;
         let admitted = match store.admit(&tenants).await {
@@ -1006,18 +1006,15 @@ impl Conn {
 
     /// The tenants whose store budgets a delivery uses: the sender's on submission (remote
     /// domains must not get budgets of their own), the recipients' domains otherwise.
-    fn tenants(&self, addresses: &[String]) -> Vec<String> {
-        if let Some(user) = &self.user {
-            return user
+    fn tenants(&self, recipients: &[(String, Resolution)]) -> Vec<String> {
+        match &self.user {
+            Some(user) => user
                 .address
                 .rsplit_once('@')
                 .map(|(_, d)| vec![d.to_string()])
-                .unwrap_or_default();
+                .unwrap_or_default(),
+            None => recipient_domains(recipients),
         }
-        addresses
-            .iter()
-            .filter_map(|a| a.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()))
-            .collect()
     }
 
     /// The largest message the session takes: the account's or tenant's limit after AUTH,
