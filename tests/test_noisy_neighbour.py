@@ -17,9 +17,8 @@ store work A is allowed waits on A's own budget (`[server] tenant_store_slots`, 
 of connections, and B's commands take slots of B's budget, which A cannot exhaust.
 
 Latency is measured by Python clients on the same 2 cores as the server, so B's own "alone"
-p99 has scheduling noise in it; by default the test fails only past max(1.5x, alone + 5 ms), as
-the mass-delete test does (docs/benchmarks.md "Noisy neighbour"), and YUBIN_LATENCY_STRICT=1
-applies 1.5x alone.
+p99 has scheduling noise in it; by default the test fails only past max(1.5x, alone + 5 ms)
+(docs/benchmarks.md "Noisy neighbour"), and YUBIN_LATENCY_STRICT=1 applies 1.5x alone.
 """
 
 import multiprocessing

@@ -3,13 +3,9 @@
 One account deletes 200,000 messages in one POP3 session (DELE each, then QUIT: one logical
 delete) while two other accounts keep reading, one over IMAP and one over POP3. The purge must
 finish, the readers must never see an error, and their p99 command latency while the delete and
-the purge behind it run is compared with the same readers' p99 on an otherwise idle server.
-
-The issue's target is 2x. On the 2-core CI machine the readers' sub-millisecond idle p99 does
-not stay within 2x (docs/benchmarks.md "Mass delete" has the figures and the cause), so by
-default this test fails only past max(2x, idle + 5 ms), which catches a purge or a QUIT that
-stalls the store (one huge commit, an unpaced purger) without failing on scheduling noise;
-YUBIN_LATENCY_STRICT=1 applies the 2x target alone. Run with -s to see the figures.
+the purge behind it run must stay within 2x of the same readers' p99 on an otherwise idle server
+(the issue's target). Run with -s to see the figures, per phase and per command
+(docs/benchmarks.md "Mass delete" has them).
 """
 
 import os
@@ -60,6 +56,7 @@ class Readers:
         self.server = server
         self.samples: dict[str, list[float]] = {"imap": [], "pop3": []}
         self.stamps: dict[str, list[float]] = {"imap": [], "pop3": []}
+        self.kinds: dict[str, list[str]] = {"imap": [], "pop3": []}
         self.stop = threading.Event()
         self.errors: list[str] = []
 
@@ -69,11 +66,13 @@ class Readers:
         n = 0
         while not self.stop.wait(PAUSE):
             n = n % 100 + 1
-            for command in ("UID FETCH 1:* (FLAGS)", f"FETCH {n} (BODY.PEEK[])", "NOOP"):
+            for kind, command in (("UID FETCH FLAGS", "UID FETCH 1:* (FLAGS)"),
+                                  ("FETCH BODY", f"FETCH {n} (BODY.PEEK[])"), ("NOOP", "NOOP")):
                 t = time.perf_counter()
                 r = c.cmd(command)
                 self.samples["imap"].append(time.perf_counter() - t)
                 self.stamps["imap"].append(t)
+                self.kinds["imap"].append(kind)
                 if r.status != "OK":
                     self.errors.append(f"imap {command}: {r}")
         c.logout()
@@ -88,6 +87,7 @@ class Readers:
             status = p.cmd(f"PASS {PASSWORD}")
             self.samples["pop3"].append(time.perf_counter() - t)  # connect + login + snapshot
             self.stamps["pop3"].append(t)
+            self.kinds["pop3"].append("LOGIN")
             if not status.startswith(b"+OK"):
                 self.errors.append(f"pop3 login: {status!r}")
                 p.close()
@@ -101,6 +101,7 @@ class Readers:
                     ok = status.startswith(b"+OK")
                 self.samples["pop3"].append(time.perf_counter() - t)
                 self.stamps["pop3"].append(t)
+                self.kinds["pop3"].append(command.split()[0])
                 if not ok:
                     self.errors.append(f"pop3 {command} failed")
             p.cmd("QUIT")
@@ -109,6 +110,7 @@ class Readers:
     def run_for(self, until) -> dict[str, list[float]]:
         self.samples = {"imap": [], "pop3": []}
         self.stamps = {"imap": [], "pop3": []}
+        self.kinds = {"imap": [], "pop3": []}
         self.stop.clear()
         threads = [threading.Thread(target=self.imap), threading.Thread(target=self.pop3)]
         for t in threads:
@@ -145,6 +147,7 @@ def test_mass_delete_keeps_other_users_fast(make_server):
 
     readers = Readers(srv)
     baseline = readers.run_for(lambda: time.sleep(PHASE_SECS))
+    baseline_kinds = readers.kinds
     assert not readers.errors, readers.errors[:5]
 
     timings = {}
@@ -167,6 +170,7 @@ def test_mass_delete_keeps_other_users_fast(make_server):
                 assert p.line().startswith(b"+OK")
         timings["dele"] = time.monotonic() - t
         t = time.monotonic()
+        marks["quit_start"] = time.perf_counter()
         status = p.cmd("QUIT")
         timings["quit"] = time.monotonic() - t
         marks["quit_end"] = time.perf_counter()
@@ -202,15 +206,21 @@ def test_mass_delete_keeps_other_users_fast(make_server):
                       f" p99 {up99 * 1e3:.1f} ms ({len(u)} cmds); ratio {up99 / bp99:.2f}")
     for proto in ("imap", "pop3"):
         pairs = list(zip(readers.stamps[proto], under_load[proto]))
-        for name, lo, hi in (("delete", marks["start"], marks["quit_end"]),
+        for name, lo, hi in (("login and DELE", marks["start"], marks["quit_start"]),
+                             ("QUIT", marks["quit_start"], marks["quit_end"]),
                              ("purge", marks["quit_end"], marks["purge_end"])):
             window = [v for t, v in pairs if lo <= t <= hi]
             if window:
                 report.append(f"  {proto} during {name}: p99 {percentile(window, .99) * 1e3:.1f} ms"
                               f" ({len(window)} cmds)")
+    for proto in ("imap", "pop3"):
+        for kind in sorted(set(baseline_kinds[proto])):
+            b = [v for k, v in zip(baseline_kinds[proto], baseline[proto]) if k == kind]
+            u = [v for k, v in zip(readers.kinds[proto], under_load[proto]) if k == kind]
+            if b and u:
+                report.append(f"  {proto} {kind}: p99 idle {percentile(b, .99) * 1e3:.2f} ms,"
+                              f" under load {percentile(u, .99) * 1e3:.2f} ms")
     print("\n" + "\n".join(report))
-    strict = os.environ.get("YUBIN_LATENCY_STRICT") == "1"
     for proto in ("imap", "pop3"):
         bp99, up99 = percentile(baseline[proto], .99), percentile(under_load[proto], .99)
-        limit = 2 * bp99 if strict else max(2 * bp99, bp99 + 0.005)
-        assert up99 <= limit, "\n".join(report)
+        assert up99 <= 2 * bp99, "\n".join(report)

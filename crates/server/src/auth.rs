@@ -179,10 +179,13 @@ impl PasswordChecker {
         user: String,
         password: Secret<String>,
     ) -> Result<Option<AccountInfo>> {
-        // A record read is microseconds (on a blocking thread, as the store may be slow); the
+        // A record read is microseconds (off the async workers while the store is slow); the
         // cache spares the Argon2 check behind it.
-        let (store, name) = (self.store.clone(), user.clone());
-        if let Ok(Ok(info)) = tokio::task::spawn_blocking(move || store.account(&name)).await
+        let name = user.clone();
+        if let Ok(info) = self
+            .store
+            .read_small(move |store| store.account(&name))
+            .await
             && self.cache.hit(&info, password.expose())
         {
             return Ok(Some(info));

@@ -31,6 +31,9 @@ use crate::error::{Error, ErrorKind, Result};
 const PROBE_EVERY: Duration = Duration::from_millis(200);
 /// Store latency above which new work is refused, unless configured.
 pub const DEFAULT_SLOW_AFTER: Duration = Duration::from_millis(1000);
+/// Probe time under which a small read is cheaper on the caller's thread than a hop to a
+/// blocking pool ([`Admission::reads_fast`]).
+const FAST_READ: Duration = Duration::from_millis(20);
 /// How long one unit of admitted store work may take, unless configured.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(4);
 /// Store operations one tenant may have in progress at once, unless configured.
@@ -121,6 +124,15 @@ impl Admission {
             commit,
             queued,
         }
+    }
+
+    /// Whether the last probe, and the one running if any, took under [`FAST_READ`]: a small
+    /// read then costs microseconds and may run on an async worker.
+    pub(crate) fn reads_fast(&self) -> bool {
+        let fast = micros(FAST_READ);
+        let started = self.probe_started.load(Ordering::Relaxed);
+        self.probe_last.load(Ordering::Relaxed) < fast
+            && (started == 0 || self.since_epoch().saturating_sub(started) < fast)
     }
 
     /// Starts the probe thread; it stops when the backend is dropped.

@@ -25,6 +25,7 @@ use tokio::sync::oneshot;
 use crate::backend::{Backend, KeyRange, Op, ScanPage, WriteTxn, decode_counter};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pace::{Latency, Load};
+use crate::priority::Background;
 
 /// Most units committed together; bounds transaction size and the latency of the first unit.
 const MAX_GROUP: usize = 512;
@@ -41,7 +42,6 @@ struct Job {
 }
 
 /// What the writer learns about foreground load, shared with the purger.
-#[derive(Default)]
 struct Monitor {
     latency: Mutex<Latency>,
     /// Foreground units submitted and not yet taken by the writer.
@@ -50,6 +50,8 @@ struct Monitor {
     queued_behind: AtomicBool,
     /// When the group being committed now started (admission control sees a stuck commit).
     group_started: Mutex<Option<Instant>>,
+    /// The CPU priority of background-only groups.
+    background: Background,
 }
 
 /// Handle to the writer thread; cheap to clone.
@@ -63,7 +65,13 @@ impl Committer {
     /// Starts the writer thread over `backend`.
     pub(crate) fn start(backend: Arc<dyn Backend>) -> Result<Self> {
         let (jobs, rx) = sync_channel(QUEUE_DEPTH);
-        let monitor = Arc::new(Monitor::default());
+        let monitor = Arc::new(Monitor {
+            latency: Mutex::default(),
+            waiting: AtomicUsize::default(),
+            queued_behind: AtomicBool::default(),
+            group_started: Mutex::default(),
+            background: Background::probe(),
+        });
         let shared = monitor.clone();
         std::thread::Builder::new()
             .name("yubin-commit".into())
@@ -102,6 +110,11 @@ impl Committer {
             .ok()
             .and_then(|g| g.map(|t| t.elapsed()))
             .unwrap_or_default()
+    }
+
+    /// Whether background groups are committed at low CPU priority (`priority.rs`).
+    pub(crate) fn background_lowered(&self) -> bool {
+        self.monitor.background.lowers()
     }
 
     /// Foreground units waiting for the writer.
@@ -183,7 +196,11 @@ fn writer_loop(backend: &dyn Backend, rx: Receiver<Job>, monitor: &Monitor) {
         if let Ok(mut started) = monitor.group_started.lock() {
             *started = Some(Instant::now());
         }
-        commit_group(backend, group);
+        if group.iter().all(|j| j.background) {
+            monitor.background.run(|| commit_group(backend, group));
+        } else {
+            commit_group(backend, group);
+        }
         if let Ok(mut started) = monitor.group_started.lock() {
             *started = None;
         }

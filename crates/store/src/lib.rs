@@ -17,6 +17,7 @@ pub mod fault;
 pub mod keys;
 mod mail;
 mod pace;
+mod priority;
 pub mod records;
 
 pub use admission::{Admitted, Pressure};

@@ -42,27 +42,32 @@ pub struct Maildrop {
     pub _lock: LockGuard,
 }
 
+/// The listing of a snapshot of INBOX, in UID order (built where the snapshot was read, so a
+/// large maildrop's listing is made off the async workers too).
+pub fn listing(messages: &[MessageMeta]) -> Vec<Entry> {
+    messages
+        .iter()
+        .map(|m| Entry {
+            uid: m.uid,
+            gid: m.gid,
+            size: m.size,
+            blob: m.blob,
+            deleted: false,
+            retrieved: false,
+            seen: m.flags.iter().any(|f| f.eq_ignore_ascii_case("\\Seen")),
+        })
+        .collect()
+}
+
 impl Maildrop {
-    /// Builds the listing from a snapshot of INBOX.
+    /// A locked maildrop over `entries` ([`listing`]).
     pub fn new(
         account: u64,
         address: String,
         mailbox: u32,
-        messages: &[MessageMeta],
+        entries: Vec<Entry>,
         lock: LockGuard,
     ) -> Self {
-        let entries = messages
-            .iter()
-            .map(|m| Entry {
-                uid: m.uid,
-                gid: m.gid,
-                size: m.size,
-                blob: m.blob,
-                deleted: false,
-                retrieved: false,
-                seen: m.flags.iter().any(|f| f.eq_ignore_ascii_case("\\Seen")),
-            })
-            .collect();
         Self {
             account,
             address,

@@ -453,12 +453,18 @@ impl Session {
         }
     }
 
-    /// Runs a blocking store read off the async workers under the configured deadline.
+    /// Runs a store read under the configured deadline: off the async workers, unless it is
+    /// `small` and the store answers quickly (`MailStore::reads_fast`), when the hop to the
+    /// blocking pool would cost more than the read.
     pub(crate) async fn store_call<T: Send + 'static>(
         &self,
+        small: bool,
         f: impl FnOnce(&yubin_store::MailStore) -> yubin_store::Result<T> + Send + 'static,
     ) -> Result<T, Failure> {
         let store = self.service.store.clone();
+        if small && store.reads_fast() {
+            return f(&store).map_err(Failure::from);
+        }
         let deadline = Duration::from_millis(self.service.config.store_timeout_ms);
         let task = tokio::task::spawn_blocking(move || f(&store));
         match tokio::time::timeout(deadline, task).await {

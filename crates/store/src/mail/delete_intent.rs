@@ -171,7 +171,9 @@ impl MailStore {
     }
 
     /// One chunk of an intent in one commit that also clears the chunk (and, for the last, the
-    /// record). A chunk already cleared is a no-op, so applying twice is harmless.
+    /// record). A chunk already cleared is a no-op, so applying twice is harmless. Committed as
+    /// background work (`priority.rs`): the delete is already durable as the intent, and one
+    /// account's mass delete must yield the cores to everyone else's sessions.
     pub(crate) async fn apply_intent_chunk(
         &self,
         id: u64,
@@ -183,7 +185,7 @@ impl MailStore {
         let started = std::time::Instant::now();
         loop {
             let outcome = self
-                .write(move |tx| {
+                .write_background(move |tx| {
                     let key = keys::delete_intent_chunk(id, chunk);
                     let done = match tx.get(&key)? {
                         Some(bytes) => {

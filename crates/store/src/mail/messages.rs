@@ -389,6 +389,13 @@ impl MailStore {
     /// Errors: `InvalidData` (malformed address), `Internal` (missing body).
     pub async fn message_bytes(&self, blob: &crate::blob::BlobHash) -> Result<Vec<u8>> {
         let hash = *blob;
+        // An inline body is one small read, usually of a cached page (`reads_fast`).
+        if self.reads_fast() {
+            if let Some(bytes) = self.read()?.get(&keys::blob_inline(&hash))? {
+                return Ok(bytes);
+            }
+            return self.blocking(move |blobs| blobs.get(&hash)).await;
+        }
         // Both reads run off the async workers: a slow store must not stall other sessions,
         // and a caller's deadline (POP3 RETR) can then fire on time.
         let store = self.clone();

@@ -457,14 +457,15 @@ pub async fn execute(
             text(format!(
                 "backlog_entries: {}\ndropped_mailboxes: {}\nremoved_total: {}\n\
                  current_rate_per_sec: {:.0}\nbacking_off: {}\nlast_batch_ms: {:.1}\n\
-                 wake_lag_ms: {:.2}\n",
+                 wake_lag_ms: {:.2}\nlow_priority: {}\n",
                 p.backlog_entries,
                 p.dropped_mailboxes,
                 p.removed_total,
                 p.current_rate_per_sec,
                 p.backing_off,
                 p.last_batch_ms,
-                p.wake_lag_ms
+                p.wake_lag_ms,
+                p.low_priority
             ))
         }
         AdminCommand::Purge(PurgeCommand::Now) => {
@@ -545,7 +546,8 @@ mod tests {
                 "current_rate_per_sec",
                 "backing_off",
                 "last_batch_ms",
-                "wake_lag_ms"
+                "wake_lag_ms",
+                "low_priority"
             ]
         );
         assert!(out.contains("backlog_entries: 0\n"));
