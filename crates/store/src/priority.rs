@@ -7,7 +7,7 @@
 //! any normal thread that wakes. Foreground groups keep the thread's normal priority.
 //!
 //! Lowering a thread's priority is always allowed, but raising it back needs root,
-//! `CAP_SYS_NICE` or an `RLIMIT_NICE` that covers it (systemd: `LimitNICE=`). Where that is
+//! `CAP_SYS_NICE` or an `RLIMIT_NICE` that covers it (systemd: `LimitNICE=+0`). Where that is
 //! not granted the writer never lowers itself, since it could not come back up for foreground
 //! commits; [`Background::lowers`] says which case holds.
 

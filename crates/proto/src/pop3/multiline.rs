@@ -23,8 +23,10 @@ fn line_end(body: &[u8], from: usize) -> Option<(usize, usize)> {
 /// added, then ".\r\n".
 ///
 /// Octets that need no change are copied in runs as long as possible, so a body already in
-/// CRLF form costs one scan and a few large copies.
-pub fn write_multiline(out: &mut Vec<u8>, body: &[u8]) {
+/// CRLF form costs one scan and a few large copies. Returns what [`crlf_size`] would say of
+/// `body` (counted in the same scan, so RETR need not make a second one).
+pub fn write_multiline(out: &mut Vec<u8>, body: &[u8]) -> u64 {
+    let mut size = body.len() as u64;
     out.reserve(body.len() + body.len() / 64 + 5);
     // `body[copied..pos]` is waiting to be copied unchanged.
     let mut copied = 0;
@@ -41,6 +43,7 @@ pub fn write_multiline(out: &mut Vec<u8>, body: &[u8]) {
                     out.extend_from_slice(&body[copied..end]);
                     out.extend_from_slice(b"\r\n");
                     copied = next;
+                    size += 1;
                 }
                 pos = next;
             }
@@ -49,11 +52,13 @@ pub fn write_multiline(out: &mut Vec<u8>, body: &[u8]) {
                 out.extend_from_slice(b"\r\n");
                 copied = body.len();
                 pos = body.len();
+                size += 2;
             }
         }
     }
     out.extend_from_slice(&body[copied..]);
     out.extend_from_slice(b".\r\n");
+    size
 }
 
 /// Octets `body` has once every line ends CRLF, before dot-stuffing: what STAT and LIST

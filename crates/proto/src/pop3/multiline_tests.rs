@@ -190,6 +190,14 @@ proptest! {
     }
 
     #[test]
+    fn the_size_it_returns_is_the_unstuffed_size(body in bodies()) {
+        let mut out = b"+OK\r\n".to_vec();
+        let size = write_multiline(&mut out, &body);
+        prop_assert_eq!(size, crlf_size(&body));
+        prop_assert_eq!(size, crlf_normalised(&body).len() as u64);
+    }
+
+    #[test]
     fn any_bytes_round_trip(body in proptest::collection::vec(any::<u8>(), 0..300)) {
         let out = multiline(&body);
         let (unstuffed, removed) = unstuff(&out).expect("well-formed multi-line body");

@@ -67,13 +67,11 @@ pub async fn write_out<S: AsyncWrite + Unpin + ?Sized>(stream: &mut S, out: &mut
     if out.is_empty() {
         return true;
     }
-    let ok = matches!(
-        tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(out)).await,
-        Ok(Ok(()))
-    ) && matches!(
-        tokio::time::timeout(WRITE_TIMEOUT, stream.flush()).await,
-        Ok(Ok(()))
-    );
+    let write = async {
+        stream.write_all(out).await?;
+        stream.flush().await
+    };
+    let ok = matches!(tokio::time::timeout(WRITE_TIMEOUT, write).await, Ok(Ok(())));
     out.clear();
     if out.capacity() > KEEP {
         *out = Vec::new();

@@ -3,7 +3,7 @@
 use std::io::Write as _;
 use std::time::Duration;
 
-use yubin_proto::pop3::multiline::{crlf_size, top, write_multiline};
+use yubin_proto::pop3::multiline::{top, write_multiline};
 use yubin_store::FlagMode;
 
 use super::errors::Failure;
@@ -90,9 +90,12 @@ impl Session {
         };
         match lines {
             None => {
-                // Exact for what follows, even for a stored message with bare LFs.
-                self.ok(&format!("{} octets", crlf_size(&bytes)));
-                write_multiline(&mut self.out, &bytes);
+                // The status line says how many octets follow (exact even for a stored message
+                // with bare LFs), which the body's one scan counts: it goes in front afterwards.
+                let start = self.out.len();
+                let octets = write_multiline(&mut self.out, &bytes);
+                let status = format!("+OK {octets} octets\r\n");
+                self.out.splice(start..start, status.into_bytes());
                 self.maildrop_mut()?.get_mut(number)?.retrieved = true;
             }
             Some(lines) => {

@@ -50,8 +50,8 @@ impl MailStore {
         uids: &[u32],
     ) -> Result<Vec<u32>> {
         let wanted = sorted_unique(uids);
-        let present: Vec<u32> = {
-            let view = self.read()?;
+        let lookup = move |store: &MailStore| {
+            let view = store.read()?;
             rows::mailbox_by_id(&*view, account, mailbox_id)?;
             let mut present = Vec::with_capacity(wanted.len());
             for uid in wanted {
@@ -62,7 +62,17 @@ impl MailStore {
                     present.push(uid);
                 }
             }
-            present
+            Ok(present)
+        };
+        // One read per UID: a mass delete's (200,000 reads, a few hundred ms) must not hold an
+        // async worker.
+        let present: Vec<u32> = if uids.len() <= BATCH {
+            self.read_small(lookup).await?
+        } else {
+            let store = self.clone();
+            tokio::task::spawn_blocking(move || lookup(&store))
+                .await
+                .map_err(|e| Error::internal("delete lookup", e))??
         };
         if present.is_empty() {
             return Ok(Vec::new());

@@ -197,7 +197,7 @@ pub struct PurgeStats {
     /// saturated, which makes it back off.
     pub wake_lag_ms: f64,
     /// Whether its commits run at the lowest CPU priority (needs root, `CAP_SYS_NICE` or
-    /// `LimitNICE=`; otherwise at normal priority).
+    /// `LimitNICE=+0`; otherwise at normal priority).
     pub low_priority: bool,
 }
 
