@@ -10,8 +10,8 @@
 //!   message numbers are 1-based decimal `u32`, and PASS keeps everything after `PASS ` as the
 //!   password, spaces included (RFC 1939 §7 allows treating them as part of it).
 //! - [`multiline::write_multiline`] writes RETR/TOP/LIST/UIDL/CAPA bodies: CRLF line endings,
-//!   dot-stuffing and the `.` terminator (RFC 1939 §3). [`multiline::crlf_size`] counts the
-//!   same octets before stuffing, which is the size STAT and LIST report (RFC 1939 §5), so a
+//!   dot-stuffing and the `.` terminator (RFC 1939 §3), and returns the octets it wrote before
+//!   stuffing; [`multiline::crlf_size`] counts the same without writing, which is the size STAT and LIST report (RFC 1939 §5), so a
 //!   client comparing LIST with what RETR delivered finds them equal.
 //!   [`multiline::top`] picks what TOP sends (RFC 1939 §7).
 //! - [`response`] writes `+OK` / `-ERR [CODE]` status lines with RFC 2449 §8 / RFC 3206

@@ -26,6 +26,9 @@ fn line_end(body: &[u8], from: usize) -> Option<(usize, usize)> {
 /// CRLF form costs one scan and a few large copies. Returns what [`crlf_size`] would say of
 /// `body` (counted in the same scan, so RETR need not make a second one).
 pub fn write_multiline(out: &mut Vec<u8>, body: &[u8]) -> u64 {
+    if crlf_clean(body) {
+        return write_clean(out, body);
+    }
     let mut size = body.len() as u64;
     out.reserve(body.len() + body.len() / 64 + 5);
     // `body[copied..pos]` is waiting to be copied unchanged.
@@ -57,6 +60,53 @@ pub fn write_multiline(out: &mut Vec<u8>, body: &[u8]) -> u64 {
         }
     }
     out.extend_from_slice(&body[copied..]);
+    out.extend_from_slice(b".\r\n");
+    size
+}
+
+/// Whether every CR in `body` is followed by LF and every LF preceded by CR: mail as SMTP
+/// delivers it. Checked without branching per byte, so the compiler vectorises it; a stored
+/// message is nearly always clean, and [`write_clean`] then needs no line-by-line scan.
+fn crlf_clean(body: &[u8]) -> bool {
+    let (Some(&first), Some(&last)) = (body.first(), body.last()) else {
+        return true;
+    };
+    if first == b'\n' || last == b'\r' {
+        return false;
+    }
+    // A pair (a, b) is bare exactly when "a is CR" differs from "b is LF".
+    body.chunks(4096).all(|chunk| {
+        let n = chunk.len();
+        let within = chunk[..n - 1]
+            .iter()
+            .zip(&chunk[1..])
+            .fold(0u8, |acc, (&a, &b)| acc | (u8::from(a == b'\r') ^ u8::from(b == b'\n')));
+        within == 0
+    }) && body
+        .chunks(4096)
+        .zip(body.chunks(4096).skip(1))
+        .all(|(a, b)| a.last().is_some_and(|&x| x == b'\r') == b.first().is_some_and(|&y| y == b'\n'))
+}
+
+/// [`write_multiline`] for a [`crlf_clean`] body: only lines starting with '.' (after a CRLF,
+/// or at the very start) change, so the body goes out in runs between them.
+fn write_clean(out: &mut Vec<u8>, body: &[u8]) -> u64 {
+    out.reserve(body.len() + 5);
+    let mut copied = 0;
+    if body.first() == Some(&b'.') {
+        out.push(b'.');
+    }
+    for at in memchr::memmem::find_iter(body, b"\n.") {
+        out.extend_from_slice(&body[copied..=at]);
+        out.push(b'.');
+        copied = at + 1;
+    }
+    out.extend_from_slice(&body[copied..]);
+    let mut size = body.len() as u64;
+    if !body.is_empty() && !body.ends_with(b"\n") {
+        out.extend_from_slice(b"\r\n");
+        size += 2;
+    }
     out.extend_from_slice(b".\r\n");
     size
 }

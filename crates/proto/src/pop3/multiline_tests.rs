@@ -178,7 +178,47 @@ fn bodies() -> impl Strategy<Value = Vec<u8>> {
     proptest::collection::vec(prop::sample::select(b"a.\r\n \r\n".to_vec()), 0..120)
 }
 
+/// Bodies whose line endings are all CRLF (the common case, written by a faster path).
+fn clean_bodies() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(
+        proptest::collection::vec(prop::sample::select(b"a. ".to_vec()), 0..6),
+        0..40,
+    )
+    .prop_flat_map(|lines| {
+        let body = lines.join(&b"\r\n"[..]);
+        (Just(body), any::<bool>())
+    })
+    .prop_map(|(mut body, ends)| {
+        if ends {
+            body.extend_from_slice(b"\r\n");
+        }
+        body
+    })
+}
+
 proptest! {
+    #[test]
+    fn clean_bodies_round_trip(body in clean_bodies()) {
+        let mut out = Vec::new();
+        let size = write_multiline(&mut out, &body);
+        let (unstuffed, removed) = unstuff(&out).expect("well-formed multi-line body");
+        prop_assert_eq!(&unstuffed, &crlf_normalised(&body));
+        prop_assert_eq!((out.len() - removed - 3) as u64, size);
+        prop_assert_eq!(size, crlf_size(&body));
+    }
+
+    #[test]
+    fn long_bodies_cross_the_clean_check_chunks(
+        prefix in 4090usize..4100,
+        tail in proptest::collection::vec(prop::sample::select(b"a.\r\n".to_vec()), 0..8),
+    ) {
+        let mut body = b"x".repeat(prefix);
+        body.extend_from_slice(&tail);
+        let out = multiline(&body);
+        let (unstuffed, _) = unstuff(&out).expect("well-formed multi-line body");
+        prop_assert_eq!(&unstuffed, &crlf_normalised(&body));
+    }
+
     #[test]
     fn unstuffing_gives_the_crlf_body(body in bodies()) {
         let out = multiline(&body);
