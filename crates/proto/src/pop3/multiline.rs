@@ -80,12 +80,16 @@ fn crlf_clean(body: &[u8]) -> bool {
         let within = chunk[..n - 1]
             .iter()
             .zip(&chunk[1..])
-            .fold(0u8, |acc, (&a, &b)| acc | (u8::from(a == b'\r') ^ u8::from(b == b'\n')));
+            .fold(0u8, |acc, (&a, &b)| {
+                acc | (u8::from(a == b'\r') ^ u8::from(b == b'\n'))
+            });
         within == 0
     }) && body
         .chunks(4096)
         .zip(body.chunks(4096).skip(1))
-        .all(|(a, b)| a.last().is_some_and(|&x| x == b'\r') == b.first().is_some_and(|&y| y == b'\n'))
+        .all(|(a, b)| {
+            a.last().is_some_and(|&x| x == b'\r') == b.first().is_some_and(|&y| y == b'\n')
+        })
 }
 
 /// [`write_multiline`] for a [`crlf_clean`] body: only lines starting with '.' (after a CRLF,
