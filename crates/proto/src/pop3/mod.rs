@@ -11,8 +11,9 @@
 //!   password, spaces included (RFC 1939 §7 allows treating them as part of it).
 //! - [`multiline::write_multiline`] writes RETR/TOP/LIST/UIDL/CAPA bodies: CRLF line endings,
 //!   dot-stuffing and the `.` terminator (RFC 1939 §3), and returns the octets it wrote before
-//!   stuffing; [`multiline::crlf_size`] counts the same without writing, which is the size STAT and LIST report (RFC 1939 §5), so a
-//!   client comparing LIST with what RETR delivered finds them equal.
+//!   stuffing; [`multiline::crlf_size`] counts the same without writing, which is the size
+//!   STAT and LIST report (RFC 1939 §5), so a client comparing LIST with what RETR delivered
+//!   finds them equal.
 //!   [`multiline::top`] picks what TOP sends (RFC 1939 §7).
 //! - [`response`] writes `+OK` / `-ERR [CODE]` status lines with RFC 2449 §8 / RFC 3206
 //!   response codes, and the `+ ` continuation of AUTH (RFC 5034 §4).

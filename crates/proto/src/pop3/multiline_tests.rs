@@ -208,7 +208,7 @@ proptest! {
     }
 
     #[test]
-    fn long_bodies_cross_the_clean_check_chunks(
+    fn long_bodies_round_trip(
         prefix in 4090usize..4100,
         tail in proptest::collection::vec(prop::sample::select(b"a.\r\n".to_vec()), 0..8),
     ) {

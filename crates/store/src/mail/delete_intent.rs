@@ -69,10 +69,7 @@ impl MailStore {
         let present: Vec<u32> = if uids.len() <= BATCH {
             self.read_small(lookup).await?
         } else {
-            let store = self.clone();
-            tokio::task::spawn_blocking(move || lookup(&store))
-                .await
-                .map_err(|e| Error::internal("delete lookup", e))??
+            self.off_workers(lookup).await?
         };
         if present.is_empty() {
             return Ok(Vec::new());

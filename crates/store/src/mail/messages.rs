@@ -398,15 +398,13 @@ impl MailStore {
         }
         // Both reads run off the async workers: a slow store must not stall other sessions,
         // and a caller's deadline (POP3 RETR) can then fire on time.
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || {
+        self.off_workers(move |store| {
             if let Some(bytes) = store.read()?.get(&keys::blob_inline(&hash))? {
                 return Ok(bytes);
             }
             store.blobs.get(&hash)
         })
         .await
-        .map_err(|e| Error::internal("blob task", e))?
     }
 
     /// Runs `unit` over `uids` in slices of [`BATCH`], one commit each, in order; stops at the

@@ -366,6 +366,15 @@ impl MailStore {
         if self.reads_fast() {
             return read(self);
         }
+        self.off_workers(read).await
+    }
+
+    /// Runs `read` on the blocking pool, so a slow or long read never holds an async worker.
+    pub(crate) async fn off_workers<T, F>(&self, read: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&MailStore) -> Result<T> + Send + 'static,
+    {
         let store = self.clone();
         tokio::task::spawn_blocking(move || read(&store))
             .await
