@@ -138,22 +138,10 @@ impl Session {
         } else {
             Vec::new()
         };
-        let store = &self.service.store;
-        if !seen.is_empty()
-            && let Err(e) = store
-                .store_flags(
-                    drop.account,
-                    drop.mailbox,
-                    &seen,
-                    FlagMode::Add,
-                    &["\\Seen".to_string()],
-                    None,
-                )
-                .await
-        {
-            // Flags are a courtesy; failing to set them must not block the deletes.
-            tracing::warn!(account = %drop.address, error = %e, "POP3: could not mark retrieved messages seen");
+        if !seen.is_empty() {
+            mark_seen_after_reply(&self.service.store, &drop, seen);
         }
+        let store = &self.service.store;
         if doomed.is_empty() {
             self.ok(&format!("{} Yubin POP3 signing off", self.service.hostname));
             return Flow::Close;
@@ -182,4 +170,23 @@ impl Session {
         }
         Flow::Close
     }
+}
+
+/// Sets `\Seen` on the messages the session retrieved, without QUIT waiting for it. The flag is
+/// a courtesy to the account's IMAP clients, not part of POP3: waiting for its commit (a flag
+/// row and a MODSEQ per message, 1,000 for a mailbox downloaded at once) only delayed the reply
+/// and so the client's next session. A failure is logged; nothing the client was told depends
+/// on it.
+fn mark_seen_after_reply(store: &yubin_store::MailStore, drop: &Maildrop, seen: Vec<u32>) {
+    let store = store.clone();
+    let (account, mailbox, address) = (drop.account, drop.mailbox, drop.address.clone());
+    tokio::spawn(async move {
+        let seen_flag = ["\\Seen".to_string()];
+        if let Err(e) = store
+            .store_flags(account, mailbox, &seen, FlagMode::Add, &seen_flag, None)
+            .await
+        {
+            tracing::warn!(account = %address, error = %e, "POP3: could not mark retrieved messages seen");
+        }
+    });
 }
