@@ -104,6 +104,34 @@ def test_retr_returns_the_delivered_message_and_top_the_head(example):
     p.quit()
 
 
+@pytest.mark.parametrize("tls", [False, True])
+def test_pipelined_retrs_of_small_and_large_messages_are_whole_and_counted(example, tls):
+    # 100 KiB goes to a blob file, 3 KiB stays in the database; one ends without a CRLF and one
+    # needs dot-stuffing, so every way a body is written goes out back to back.
+    big = "".join(f"line {i:05d} of a long message, padded to a realistic width\r\n"
+                  for i in range(1700))
+    bodies = [big, "short\r\n" * 400, big + ".dot line\r\n", "no final line end"]
+    sent = [msg(f"m{i}", b) for i, b in enumerate(bodies)]
+    lmtp_deliver(example, sent)
+    port = example.pop3s_port if tls else example.pop3_port
+    with RawPop3(HOST, port, tls=tls) as r:
+        assert r.cmd(f"USER {ALICE}").startswith(b"+OK")
+        assert r.cmd(f"PASS {PASSWORD}").startswith(b"+OK")
+        _, listing = r.multi("LIST")
+        sizes = [int(line.split()[1]) for line in listing]
+        r.send(b"".join(b"RETR %d\r\n" % n for n in (1, 2, 3, 4, 1)))
+        for n in (1, 2, 3, 4, 1):
+            status = r.line()
+            assert status.startswith(b"+OK ") and status.endswith(b" octets"), status
+            lines = r.body()
+            got = b"\r\n".join(lines) + b"\r\n"
+            # The status line's count is the message's size (LIST), which is what arrived.
+            assert int(status.split()[1]) == sizes[n - 1] == len(got), (n, status, len(got))
+            expected = sent[n - 1] if sent[n - 1].endswith(b"\r\n") else sent[n - 1] + b"\r\n"
+            assert got.endswith(expected), (n, got[-200:])
+        assert r.cmd("QUIT").startswith(b"+OK")
+
+
 def test_dot_stuffing_round_trips(example):
     body = ".starts with a dot\r\n..two dots\r\n.\r\nend\r\n"
     lmtp_deliver(example, [msg("dots", body)])

@@ -470,7 +470,7 @@ row() { # label cell [as] [ratio-fn] [fmt-fn]
         row "first logins/s: $COLD_ACCOUNTS accounts nobody logged in to, once each, $CLIENTS clients (every password checked in full); $(setup_name "${DOVECOT_AUTH%% *}")" logins-cold
     row "RETR, $RETR_ACCOUNTS sessions x $RETR_MSGS msgs ($RETR_SIZE), msg/s" retr
     row "RETR, same runs, MB/s (10^6 bytes)" retr mb
-    row "RETR, first pass over the fresh maildrops (the warm-up, one run; Dovecot also indexes the maildirs it did not deliver; both mark all messages seen at QUIT), msg/s" retr-first
+    row "RETR, first pass over the fresh maildrops (the warm-up, one run; Dovecot also indexes the maildirs it did not deliver; both mark the messages seen at QUIT, Yubin answering QUIT before that commit, Dovecot after its renames), msg/s" retr-first
     row "UIDL, $BIG msgs: connect to end of listing, ms" UIDL "" inv_ratio ms
     row "LIST, $BIG msgs: connect to end of listing, ms" LIST "" inv_ratio ms
     echo

@@ -81,6 +81,23 @@ fn crlf_clean(body: &[u8]) -> bool {
     }) == 0
 }
 
+/// When `body` needs no rewriting to go out as a multi-line response (CRLF-clean, no line
+/// starting with '.'), what must follow it: the terminator, after a CRLF when the body does not
+/// end in one. [`write_multiline`] writes exactly `body` then this for such a body, so a caller
+/// can send the stored bytes as they are instead of copying them; its octet count is then
+/// `body.len()`, plus 2 for the longer tail.
+pub fn verbatim_tail(body: &[u8]) -> Option<&'static [u8]> {
+    let dot_line = body.first() == Some(&b'.') || memchr::memmem::find(body, b"\n.").is_some();
+    if dot_line || !crlf_clean(body) {
+        return None;
+    }
+    Some(if body.is_empty() || body.ends_with(b"\n") {
+        b".\r\n"
+    } else {
+        b"\r\n.\r\n"
+    })
+}
+
 /// [`write_multiline`] for a [`crlf_clean`] body: only lines starting with '.' (after a CRLF,
 /// or at the very start) change, so the body goes out in runs between them.
 fn write_clean(out: &mut Vec<u8>, body: &[u8]) -> u64 {

@@ -220,6 +220,16 @@ proptest! {
     }
 
     #[test]
+    fn a_verbatim_body_is_sent_as_it_is_then_its_tail(body in bodies()) {
+        let wire = multiline(&body);
+        // Exactly the bodies whose response is the body itself then a terminator.
+        let as_is = [&b".\r\n"[..], b"\r\n.\r\n"]
+            .into_iter()
+            .find(|tail| wire.starts_with(&body) && &wire[body.len()..] == *tail);
+        prop_assert_eq!(verbatim_tail(&body), as_is);
+    }
+
+    #[test]
     fn unstuffing_gives_the_crlf_body(body in bodies()) {
         let out = multiline(&body);
         let Some((unstuffed, removed)) = unstuff(&out) else {

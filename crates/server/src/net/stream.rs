@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use bytes::Buf as _;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
@@ -64,11 +65,25 @@ const KEEP: usize = 8 * 1024;
 /// Writes and flushes `out`, then empties it; false if the client is gone or stalled past
 /// [`WRITE_TIMEOUT`].
 pub async fn write_out<S: AsyncWrite + Unpin + ?Sized>(stream: &mut S, out: &mut Vec<u8>) -> bool {
-    if out.is_empty() {
+    write_out_with(stream, out, &[], &[]).await
+}
+
+/// [`write_out`], then `body` and `tail` in the same (vectored) write: a stored message goes
+/// out as it is, without a copy into `out`.
+pub async fn write_out_with<S: AsyncWrite + Unpin + ?Sized>(
+    stream: &mut S,
+    out: &mut Vec<u8>,
+    body: &[u8],
+    tail: &[u8],
+) -> bool {
+    if out.is_empty() && body.is_empty() && tail.is_empty() {
         return true;
     }
+    let mut pending = (&out[..]).chain(body).chain(tail);
     let write = async {
-        stream.write_all(out).await?;
+        // `&mut S` is sized even when `S` is not (a boxed `dyn Io`).
+        let mut sink = &mut *stream;
+        AsyncWriteExt::write_all_buf(&mut sink, &mut pending).await?;
         stream.flush().await
     };
     let ok = matches!(tokio::time::timeout(WRITE_TIMEOUT, write).await, Ok(Ok(())));

@@ -96,6 +96,9 @@ pub struct Session {
     pub(crate) tls: bool,
     pub(crate) rbuf: BytesMut,
     pub(crate) out: Vec<u8>,
+    /// A message body RETR sends as stored, and the terminator after it: written right after
+    /// `out`, in the same vectored write, instead of being copied into `out`.
+    pub(crate) body: Option<(Vec<u8>, &'static [u8])>,
     pub(crate) auth_failures: usize,
     /// The logged-in account's place in its session limits and its command budget.
     pub(crate) seat: Option<AccountSession>,
@@ -114,6 +117,7 @@ impl Session {
             tls: false,
             rbuf: BytesMut::with_capacity(1024),
             out: Vec::new(),
+            body: None,
             auth_failures: 0,
             seat: None,
             errors: 0,
@@ -204,7 +208,9 @@ impl Session {
                 if !matches!(flow, Flow::Continue) {
                     return flow;
                 }
-                if self.out.len() >= FLUSH_AT && !self.flush(stream).await {
+                // A pending body goes out before anything a later command queues in `out`.
+                let due = self.out.len() >= FLUSH_AT || self.body.is_some();
+                if due && !self.flush(stream).await {
                     return Flow::Close;
                 }
             }
@@ -409,7 +415,10 @@ impl Session {
 
     /// Writes pending output; false if the client is gone.
     pub(crate) async fn flush(&mut self, stream: &mut Stream) -> bool {
-        stream::write_out(stream, &mut self.out).await
+        match self.body.take() {
+            Some((body, tail)) => stream::write_out_with(stream, &mut self.out, &body, tail).await,
+            None => stream::write_out(stream, &mut self.out).await,
+        }
     }
 
     /// Reads more input, ending early on shutdown or the state's timeout.

@@ -3,7 +3,7 @@
 use std::io::Write as _;
 use std::time::Duration;
 
-use yubin_proto::pop3::multiline::{top, write_multiline};
+use yubin_proto::pop3::multiline::{top, verbatim_tail, write_multiline};
 use yubin_store::FlagMode;
 
 use super::errors::Failure;
@@ -89,6 +89,14 @@ impl Session {
             Err(_) => return Err(Failure::busy()),
         };
         match lines {
+            None if let Some(tail) = verbatim_tail(&bytes) => {
+                // Nearly every stored message: sent as stored, no copy. The octet count is the
+                // body's size, and the CRLF a body without one gets.
+                let octets = bytes.len() + tail.len() - 3;
+                self.ok(&format!("{octets} octets"));
+                self.body = Some((bytes, tail));
+                self.maildrop_mut()?.get_mut(number)?.retrieved = true;
+            }
             None => {
                 // The status line says how many octets follow (exact even for a stored message
                 // with bare LFs), which the body's one scan counts: it goes in front afterwards.
