@@ -5,6 +5,7 @@ Every command, pipelining, the error paths, the maildrop lock and snapshot, and 
 
 import base64
 import poplib
+import re
 import socket
 import time
 
@@ -424,6 +425,74 @@ def test_uidl_is_unique_and_survives_restart_flags_and_moves(example):
     assert len(now) == 6 and len(set(now.values())) == 6
     assert set(first.values()) < set(now.values())
     p.quit()
+
+
+def imap_state(server) -> dict[str, list[tuple[bytes, bytes]]]:
+    """Per mailbox with mail: (FLAGS, INTERNALDATE) of each message, in order."""
+    state = {}
+    with server.imap() as c:
+        for name in ("INBOX", "Archive"):
+            _, [count] = c.select(name, readonly=True)
+            if count == b"0":
+                continue
+            _, data = c.fetch("1:*", "(FLAGS INTERNALDATE)")
+            state[name] = [(re.search(rb"FLAGS \(([^)]*)\)", d).group(1).replace(b"\\Recent", b"").strip(),
+                            re.search(rb'INTERNALDATE "([^"]*)"', d).group(1))
+                           for d in data if isinstance(d, bytes)]
+    return state
+
+
+def test_uidl_survives_export_and_import_into_another_server(make_server, tmp_path):
+    src = make_server()
+    src.setup_example()
+    deliver(src, *[f"x{i}" for i in range(6)])
+    p = src.pop3()
+    all_six = uidls(p)
+    p.quit()
+    with src.imap() as c:
+        c.select("INBOX")
+        c.store("1:2", "+FLAGS", "(\\Seen $Label1)")
+        c.uid("MOVE", "5:6", "Archive")
+    p = src.pop3()
+    inbox = sorted(uidls(p).values())
+    p.quit()
+    before = imap_state(src)
+    dump = tmp_path / "alice"
+    _, out, _ = src.admin("account", "export", ALICE, str(dump))
+    assert "exported 6 messages" in out, out
+    rc, _, err = src.admin("account", "export", ALICE, str(dump), check=False)
+    assert rc != 0 and "not empty" in err, err
+
+    dst = make_server()
+    dst.setup_example()
+    # The new server has handed out message ids of its own, which the imported ones must not
+    # be confused with.
+    deliver(dst, "b1", "b2", "b3", to="bob@example.test")
+    _, out, _ = dst.admin("account", "import", ALICE, str(dump))
+    assert "imported 6 messages" in out and "6 kept their UIDL" in out, out
+    p = dst.pop3()
+    assert sorted(uidls(p).values()) == inbox
+    p.quit()
+    assert imap_state(dst) == before  # flags, keywords, dates and mailboxes came along
+    with dst.imap() as c:
+        c.select("Archive")
+        c.uid("MOVE", "1:*", "INBOX")  # back into INBOX: the UIDLs it had on the old server
+    deliver(dst, "after the move")
+    p = dst.pop3()
+    now = uidls(p)
+    p.quit()
+    assert len(now) == 7 and set(all_six.values()) < set(now.values())
+
+    # The same export again: copies, each with a new UIDL, none repeated.
+    _, out, _ = dst.admin("account", "import", ALICE, str(dump))
+    assert "0 kept their UIDL, 6 got a new one" in out, out
+    p = dst.pop3()
+    again = uidls(p)
+    p.quit()
+    assert len(again) == 11 and len(set(again.values())) == 11
+
+    rc, _, err = dst.admin("account", "import", ALICE, str(tmp_path), check=False)
+    assert rc != 0 and "not an export" in err, err
 
 
 def test_uidl_of_a_deleted_message_is_never_reused(example):

@@ -28,9 +28,10 @@ pub use error::{Error, ErrorKind, Result};
 pub use fault::FaultSwitch;
 pub use mail::{
     AccountInfo, ApiToken, Changes, CopyOutcome, Delivery, DeliveryOutcome, DomainInfo,
-    FORMAT_VERSION, FlagMode, FlagOutcome, LocalTarget, MailStore, MailboxChanged, MailboxInfo,
-    MailboxStatus, MailboxView, MessageInfo, MessageMeta, NewOutbound, PurgeStats, QueueUpdate,
-    QueuedMessage, QuotaInfo, RecipientResult, Resolution, Resolved, api_token_hash, flags, names,
+    FORMAT_VERSION, FlagMode, FlagOutcome, ImportOutcome, ImportedMessage, LocalTarget, MailStore,
+    MailboxChanged, MailboxInfo, MailboxStatus, MailboxView, MessageInfo, MessageMeta, NewOutbound,
+    PurgeStats, QueueUpdate, QueuedMessage, QuotaInfo, RecipientResult, Resolution, Resolved,
+    api_token_hash, flags, names,
 };
 pub use records::{QueuedRecipient, RecipientStatus, ServiceLimits};
 

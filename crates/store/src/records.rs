@@ -111,7 +111,9 @@ pub struct MailboxRecord {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MessageRecord {
-    /// Store-wide message id, never reused: the POP3 UIDL comes from it and survives moves.
+    /// Message id, the POP3 UIDL: from the store-wide sequence at delivery, never reused, kept
+    /// by moves; an imported message keeps the one it had unless its account already has it
+    /// (`mail/transfer.rs`), so it is unique within an account.
     pub gid: u64,
     /// Hex SHA-256 of the stored bytes: the blob's address.
     pub blob: String,

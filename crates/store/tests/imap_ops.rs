@@ -764,3 +764,62 @@ async fn structure_is_cached_with_the_body_and_purged_with_it() {
     );
     assert!(store.check().await.expect("check").is_empty());
 }
+
+#[tokio::test]
+async fn import_keeps_uidls_unless_the_account_has_them_and_new_ids_skip_past_them() {
+    let (_dir, store, account) = store().await;
+    let message = |uidl| yubin_store::ImportedMessage {
+        bytes: format!("Subject: {uidl}\r\n\r\nbody\r\n").into_bytes(),
+        flags: strings(&["\\Seen", "$Label1"]),
+        received: 1_700_000_000,
+        uidl,
+    };
+    let mut taken = store.account_gids(ALICE).expect("gids");
+    assert!(taken.is_empty());
+    // 500 twice in one batch, 0 (none) and one past what the id sequence can hold: one keeps
+    // 500, the others get new ids.
+    let batch = vec![
+        message(500),
+        message(500),
+        message(0),
+        message(u64::MAX),
+        message(7),
+    ];
+    let outcome = store
+        .import_messages(ALICE, "INBOX", batch, &mut taken)
+        .await
+        .expect("import");
+    assert_eq!((outcome.kept, outcome.renumbered), (2, 3));
+    let gids = store.account_gids(ALICE).expect("gids");
+    assert_eq!(gids.len(), 5);
+    assert!(gids.contains(&500) && gids.contains(&7));
+    assert_eq!(gids, taken.union(&gids).copied().collect());
+    // Ids handed out later start past every kept one.
+    let (_, uid) = store
+        .append(
+            account,
+            "INBOX",
+            b"Subject: later\r\n\r\n".to_vec(),
+            vec![],
+            None,
+        )
+        .await
+        .expect("append");
+    let later = store.list_messages(ALICE, "INBOX").expect("list");
+    let newest = later.iter().find(|m| m.uid == uid).expect("appended");
+    assert!(newest.record.gid > 500);
+    let first = &later[0].record;
+    assert_eq!(
+        (first.received, first.flags.clone()),
+        (1_700_000_000, strings(&["$Label1", "\\Seen"]))
+    );
+    // Importing the same UIDLs again gives copies new ones.
+    let mut taken = store.account_gids(ALICE).expect("gids");
+    let outcome = store
+        .import_messages(ALICE, "INBOX", vec![message(500), message(7)], &mut taken)
+        .await
+        .expect("import");
+    assert_eq!((outcome.kept, outcome.renumbered), (0, 2));
+    assert_eq!(store.account_gids(ALICE).expect("gids").len(), 8);
+    ok(&store).await;
+}

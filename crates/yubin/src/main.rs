@@ -123,6 +123,7 @@ fn main() -> ExitCode {
 
 async fn run_admin(config: Config, command: AdminCommand) -> Result<Vec<u8>, String> {
     let data = &config.server.data_dir;
+    let command = command.with_absolute_paths()?;
     if let Some(result) = admin::socket::send(data, &command).await {
         return result;
     }

@@ -14,7 +14,7 @@ use super::errors::Failure;
 pub struct Entry {
     /// UID in INBOX, for the store calls.
     pub uid: u32,
-    /// The UIDL: the store-wide message id.
+    /// The UIDL: the message id (gid).
     pub gid: u64,
     /// Octets (what LIST and STAT report).
     pub size: u64,

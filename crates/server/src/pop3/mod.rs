@@ -10,8 +10,9 @@
 //!   delivered meanwhile appear next session. The snapshot is read under a deadline
 //!   (`store_timeout_ms`); past it the login answers `-ERR [SYS/TEMP]` and nothing partial is
 //!   ever listed.
-//! - UIDL is the message's gid: a store-wide id assigned once at delivery, kept by IMAP MOVE and
-//!   never reused, so it survives restarts, flag changes and moves out of INBOX and back.
+//! - UIDL is the message's gid: an id assigned once at delivery, kept by IMAP MOVE and by
+//!   `yubin admin account export`/`import`, and never reused, so it survives restarts, flag
+//!   changes, moves out of INBOX and back, and a move to another server.
 //! - One POP3 session per maildrop ([`Locks`]); a second login gets `-ERR [IN-USE]`. DELE only
 //!   marks; QUIT commits the marks as one logical delete through the store; a connection that
 //!   drops, times out or is shut down commits nothing.

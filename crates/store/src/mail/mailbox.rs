@@ -38,7 +38,7 @@ pub struct MessageInfo {
 }
 
 impl MailStore {
-    fn account_id(&self, address: &str) -> Result<u64> {
+    pub(super) fn account_id(&self, address: &str) -> Result<u64> {
         let (address, _) = super::tenancy::normalize_address(address)?;
         let view = self.read()?;
         let record: AccountRecord =

@@ -34,7 +34,7 @@ pub const MAX_COPY: usize = 100_000;
 pub struct MessageMeta {
     /// UID in its mailbox.
     pub uid: u32,
-    /// Store-wide id, kept across moves (POP3 UIDL).
+    /// Message id, kept across moves and export/import, unique within the account (POP3 UIDL).
     pub gid: u64,
     /// Flags, normalized (see `flags.rs`), never `\Recent`.
     pub flags: Vec<String>,
@@ -116,24 +116,39 @@ impl MailStore {
         mailbox: &str,
         messages: Vec<NewMessage>,
     ) -> Result<(u32, Vec<u32>)> {
+        let fresh = messages.into_iter().map(|m| (m, 0)).collect();
+        self.append_with_gids(account, mailbox, fresh).await
+    }
+
+    /// [`MailStore::append_many`], each message with the gid (POP3 UIDL) it is to keep, or 0
+    /// for a new one. The message-id sequence moves past every kept gid, so no later message
+    /// is given one of them. Choosing gids no other message of the account has is the
+    /// caller's part (`transfer.rs`).
+    pub(crate) async fn append_with_gids(
+        &self,
+        account: u64,
+        mailbox: &str,
+        messages: Vec<(NewMessage, u64)>,
+    ) -> Result<(u32, Vec<u32>)> {
         if messages.is_empty() {
             return Err(Error::new(ErrorKind::InvalidData, "nothing to append"));
         }
         let name = super::names::canonical(mailbox)?;
         let mut prepared = Vec::with_capacity(messages.len());
-        let gate = if messages.iter().any(|(b, _, _)| b.len() > INLINE_MAX) {
+        let gate = if messages.iter().any(|((b, _, _), _)| b.len() > INLINE_MAX) {
             Some(self.blob_gate.clone().read_owned().await)
         } else {
             None
         };
-        for (body, flag_list, received) in messages {
+        let kept = messages.iter().map(|(_, gid)| *gid).max().unwrap_or(0);
+        for ((body, flag_list, received), gid) in messages {
             let flag_list = flags::normalize(&flag_list)?;
             let size = body.len() as u64;
             let message_id = header_message_id(&body);
             let structure = super::structure::encode(&body);
             let (hash, inline) = self.store_body(body).await?;
             let record = MessageRecord {
-                gid: 0,
+                gid,
                 blob: crate::blob::hash_hex(&hash),
                 size,
                 received: received.unwrap_or_else(now),
@@ -162,6 +177,7 @@ impl MailStore {
                 }
                 rows::charge(tx, account, &owner.domain, total as i64, count);
                 tx.set(keys::mailbox(account, &name), encode(&mbox)?);
+                rows::reserve_gids_through(tx, kept)?;
                 Ok((mbox.uidvalidity, mbox.id, uids))
             })
             .await?;

@@ -20,6 +20,7 @@ mod rows;
 mod structure;
 mod tenancy;
 mod tokens;
+mod transfer;
 
 use std::path::Path;
 use std::sync::{Arc, Weak};
@@ -38,6 +39,7 @@ pub use purge::PurgeStats;
 pub use queue::{NewOutbound, QueueUpdate, QueuedMessage, RecipientResult};
 pub use tenancy::{AccountInfo, DomainInfo};
 pub use tokens::{ApiToken, api_token_hash};
+pub use transfer::{ImportOutcome, ImportedMessage};
 
 use crate::admission::{Admission, Admitted, Pressure};
 use crate::backend::{Backend, KeyRange, ReadView};

@@ -164,6 +164,18 @@ pub(crate) fn next_gid(tx: &mut Tx<'_>) -> Result<u64> {
     Ok(gid)
 }
 
+/// Moves the message-id sequence up to `gid` if it is below, so [`next_gid`] never hands out
+/// a gid that an imported message kept.
+pub(crate) fn reserve_gids_through(tx: &mut Tx<'_>, gid: u64) -> Result<()> {
+    let last = tx.counter(&keys::sequence("message"))?;
+    let wanted = i64::try_from(gid)
+        .map_err(|_| Error::new(ErrorKind::InvalidData, "message id out of range"))?;
+    if wanted > last {
+        tx.add(keys::sequence("message"), wanted - last);
+    }
+    Ok(())
+}
+
 /// Adds `record` to `mbox` under a new UID and MODSEQ (a new gid if it has none). Mailbox
 /// counters move; account usage and blob references are the caller's. The caller writes `mbox`.
 pub(crate) fn insert(

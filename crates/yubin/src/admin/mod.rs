@@ -8,9 +8,10 @@ pub mod limits;
 pub mod queue;
 pub mod socket;
 pub mod token;
+mod transfer;
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
@@ -64,6 +65,18 @@ impl AdminCommand {
     /// faults), so the CLI must not run it against a store it opened itself.
     pub fn needs_server(&self) -> bool {
         matches!(self, Self::Metrics | Self::Fault(_))
+    }
+
+    /// The command with its directory arguments made absolute, so a server running it (in
+    /// another working directory) finds the directory the admin meant.
+    pub fn with_absolute_paths(mut self) -> Result<Self, String> {
+        if let Self::Account(
+            AccountCommand::Export { dir, .. } | AccountCommand::Import { dir, .. },
+        ) = &mut self
+        {
+            *dir = std::path::absolute(&*dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        Ok(self)
     }
 }
 
@@ -196,6 +209,22 @@ pub enum AccountCommand {
     Remove {
         /// Address.
         address: String,
+    },
+    /// Write the account's mailboxes and messages (with flags, dates and POP3 UIDLs) to a new
+    /// directory, for `account import` here or on another server.
+    Export {
+        /// Address.
+        address: String,
+        /// Directory to create (or an empty one).
+        dir: PathBuf,
+    },
+    /// Add the mail of an `account export` directory to an existing account, keeping each
+    /// message's flags, date and POP3 UIDL (a new UIDL only where the account has that one).
+    Import {
+        /// Address.
+        address: String,
+        /// Directory written by `account export`.
+        dir: PathBuf,
     },
 }
 
@@ -400,6 +429,12 @@ pub async fn execute(
             AccountCommand::Remove { address } => {
                 store.remove_account(address).await.map_err(err)?;
                 text(format!("removed account {address}\n"))
+            }
+            AccountCommand::Export { address, dir } => {
+                text(transfer::export(store, address, dir).await?)
+            }
+            AccountCommand::Import { address, dir } => {
+                text(transfer::import(store, address, dir).await?)
             }
         },
         AdminCommand::Alias(cmd) => match cmd {
