@@ -155,7 +155,8 @@ mod tests {
     const ADDRESS: &str = "old@example.test";
 
     /// What the migration must keep: per UID, the bytes and the cached structure (as JSON).
-    type Expected = Vec<(u32, BlobHash, Vec<u8>, Option<String>)>;
+    /// Per message: UID, blob, bytes, cached structure, gid (the POP3 UIDL).
+    type Expected = Vec<(u32, BlobHash, Vec<u8>, Option<String>, u64)>;
 
     async fn open(dir: &Path, backend: &Arc<Embedded>) -> MailStore {
         let blobs = BlobStore::open(&dir.join("blobs")).expect("blobs");
@@ -198,7 +199,7 @@ mod tests {
                 structure.is_some(),
                 "every body here has its structure cached"
             );
-            expected.push((m.uid, m.blob, bytes, structure));
+            expected.push((m.uid, m.blob, bytes, structure, m.gid));
         }
         drop(store);
         let view = backend.snapshot().expect("snapshot");
@@ -256,7 +257,7 @@ mod tests {
         );
         assert_eq!(old_keys(backend), 0, "no format-4 blob key is left");
         assert_eq!(count(backend, &keys::all_blobs()), 8);
-        for (uid, blob, bytes, structure) in &expected {
+        for (uid, blob, bytes, structure, _) in &expected {
             assert_eq!(
                 &store.message_bytes(blob).await.expect("bytes"),
                 bytes,
@@ -269,9 +270,13 @@ mod tests {
             assert_eq!(&cached, structure, "UID {uid}");
         }
         assert_eq!(store.check().await.expect("check"), Vec::<String>::new());
-        let inbox = store.select(account, "INBOX").expect("select").id;
-        let (first, _, small, _) = &expected[0];
-        let (third, _, _, _) = &expected[2];
+        let selected = store.select(account, "INBOX").expect("select");
+        let gids: Vec<(u32, u64)> = selected.messages.iter().map(|m| (m.uid, m.gid)).collect();
+        let before: Vec<(u32, u64)> = expected.iter().map(|e| (e.0, e.4)).collect();
+        assert_eq!(gids, before, "an upgrade changes no UIDL");
+        let inbox = selected.id;
+        let (first, _, small, _, _) = &expected[0];
+        let (third, _, _, _, _) = &expected[2];
         store
             .delete_messages(account, inbox, &[*first])
             .await
