@@ -4,9 +4,8 @@ One account deletes 200,000 messages in one POP3 session (DELE each, then QUIT: 
 delete) while two other accounts keep reading, one over IMAP and one over POP3. The purge must
 finish, the readers must never see an error, and their p99 command latency while the delete and
 the purge behind it run must stay within 2x of the same readers' p99 on an otherwise idle server
-(the issue's target). Run with -s to see the figures, per phase and per command
-(docs/benchmarks.md "Mass delete" has them).
-"""
+(the issue's target), measured before the delete and again after the purge. Run with -s to see
+the figures, per phase and per command (docs/benchmarks.md "Mass delete" has them)."""
 
 import os
 import threading
@@ -189,7 +188,16 @@ def test_mass_delete_keeps_other_users_fast(make_server):
         time.sleep(1)  # a last second of readers after the purge
 
     under_load = readers.run_for(mass_delete)
+    under_kinds, under_stamps = readers.kinds, readers.stamps
     assert not readers.errors, readers.errors[:5]
+    # The idle baseline again, now that the purge is done, pooled with the first: on a small
+    # VM one 8 s window's p99 moves by half from run to run (0.85 ms in one, 1.4 ms in the
+    # next), and it alone should not decide the ratio.
+    idle_before = baseline
+    idle_after = readers.run_for(lambda: time.sleep(PHASE_SECS))
+    assert not readers.errors, readers.errors[:5]
+    baseline = {p: idle_before[p] + idle_after[p] for p in idle_before}
+    baseline_kinds = {p: baseline_kinds[p] + readers.kinds[p] for p in baseline_kinds}
 
     with srv.imap("alice@example.test") as c:
         assert c.select("INBOX")[1] == [b"0"]
@@ -202,10 +210,12 @@ def test_mass_delete_keeps_other_users_fast(make_server):
         assert len(b) > 50 and len(u) > 50, (proto, len(b), len(u))
         bp99, up99 = percentile(b, 0.99), percentile(u, 0.99)
         report.append(f"{proto}: idle p50 {percentile(b, .5) * 1e3:.1f} ms p99 {bp99 * 1e3:.1f} ms"
-                      f" ({len(b)} cmds); during delete+purge p50 {percentile(u, .5) * 1e3:.1f} ms"
+                      f" ({len(b)} cmds; p99 before {percentile(idle_before[proto], .99) * 1e3:.1f}"
+                      f" ms, after {percentile(idle_after[proto], .99) * 1e3:.1f} ms);"
+                      f" during delete+purge p50 {percentile(u, .5) * 1e3:.1f} ms"
                       f" p99 {up99 * 1e3:.1f} ms ({len(u)} cmds); ratio {up99 / bp99:.2f}")
     for proto in ("imap", "pop3"):
-        pairs = list(zip(readers.stamps[proto], under_load[proto]))
+        pairs = list(zip(under_stamps[proto], under_load[proto]))
         for name, lo, hi in (("login and DELE", marks["start"], marks["quit_start"]),
                              ("QUIT", marks["quit_start"], marks["quit_end"]),
                              ("purge", marks["quit_end"], marks["purge_end"])):
@@ -216,7 +226,7 @@ def test_mass_delete_keeps_other_users_fast(make_server):
     for proto in ("imap", "pop3"):
         for kind in sorted(set(baseline_kinds[proto])):
             b = [v for k, v in zip(baseline_kinds[proto], baseline[proto]) if k == kind]
-            u = [v for k, v in zip(readers.kinds[proto], under_load[proto]) if k == kind]
+            u = [v for k, v in zip(under_kinds[proto], under_load[proto]) if k == kind]
             if b and u:
                 report.append(f"  {proto} {kind}: p99 idle {percentile(b, .99) * 1e3:.2f} ms,"
                               f" under load {percentile(u, .99) * 1e3:.2f} ms")
