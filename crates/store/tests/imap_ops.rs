@@ -777,22 +777,23 @@ async fn import_keeps_uidls_unless_the_account_has_them_and_new_ids_skip_past_th
     let mut taken = store.account_gids(ALICE).expect("gids");
     assert!(taken.is_empty());
     // 500 twice in one batch, 0 (none) and one past what the id sequence can hold: one keeps
-    // 500, the others get new ids.
+    // 500, the others get new ids, which must not be 2 or 7 (kept in the same batch).
     let batch = vec![
         message(500),
         message(500),
         message(0),
         message(u64::MAX),
         message(7),
+        message(2),
     ];
     let outcome = store
         .import_messages(ALICE, "INBOX", batch, &mut taken)
         .await
         .expect("import");
-    assert_eq!((outcome.kept, outcome.renumbered), (2, 3));
+    assert_eq!((outcome.kept, outcome.renumbered), (3, 3));
     let gids = store.account_gids(ALICE).expect("gids");
-    assert_eq!(gids.len(), 5);
-    assert!(gids.contains(&500) && gids.contains(&7));
+    assert_eq!(gids.len(), 6);
+    assert!(gids.contains(&500) && gids.contains(&7) && gids.contains(&2));
     assert_eq!(gids, taken.union(&gids).copied().collect());
     // Ids handed out later start past every kept one.
     let (_, uid) = store
@@ -820,6 +821,6 @@ async fn import_keeps_uidls_unless_the_account_has_them_and_new_ids_skip_past_th
         .await
         .expect("import");
     assert_eq!((outcome.kept, outcome.renumbered), (0, 2));
-    assert_eq!(store.account_gids(ALICE).expect("gids").len(), 8);
+    assert_eq!(store.account_gids(ALICE).expect("gids").len(), 9);
     ok(&store).await;
 }

@@ -164,6 +164,8 @@ impl MailStore {
                 let total = prepared.iter().map(|(_, _, r, _)| r.size).sum::<u64>();
                 rows::check_quota(tx, &owner, total)?;
                 let mut mbox = rows::mailbox_named(tx, account, &name)?;
+                // Before the inserts: the new gids they hand out must skip the kept ones.
+                rows::reserve_gids_through(tx, kept)?;
                 let mut uids = Vec::with_capacity(prepared.len());
                 let count = prepared.len() as i64;
                 for (hash, inline, record, structure) in prepared {
@@ -177,7 +179,6 @@ impl MailStore {
                 }
                 rows::charge(tx, account, &owner.domain, total as i64, count);
                 tx.set(keys::mailbox(account, &name), encode(&mbox)?);
-                rows::reserve_gids_through(tx, kept)?;
                 Ok((mbox.uidvalidity, mbox.id, uids))
             })
             .await?;

@@ -165,8 +165,12 @@ pub(crate) fn next_gid(tx: &mut Tx<'_>) -> Result<u64> {
 }
 
 /// Moves the message-id sequence up to `gid` if it is below, so [`next_gid`] never hands out
-/// a gid that an imported message kept.
+/// a gid that an imported message kept. Nothing to do for 0 (nothing kept: every append but
+/// an import's).
 pub(crate) fn reserve_gids_through(tx: &mut Tx<'_>, gid: u64) -> Result<()> {
+    if gid == 0 {
+        return Ok(());
+    }
     let last = tx.counter(&keys::sequence("message"))?;
     let wanted = i64::try_from(gid)
         .map_err(|_| Error::new(ErrorKind::InvalidData, "message id out of range"))?;
