@@ -95,7 +95,6 @@ impl Session {
                 let octets = bytes.len() + tail.len() - 3;
                 self.ok(&format!("{octets} octets"));
                 self.body = Some((bytes, tail));
-                self.maildrop_mut()?.get_mut(number)?.retrieved = true;
             }
             None => {
                 // The status line says how many octets follow (exact even for a stored message
@@ -104,12 +103,15 @@ impl Session {
                 let octets = write_multiline(&mut self.out, &bytes);
                 let status = format!("+OK {octets} octets\r\n");
                 self.out.splice(start..start, status.into_bytes());
-                self.maildrop_mut()?.get_mut(number)?.retrieved = true;
             }
             Some(lines) => {
                 self.ok("Top of message follows");
                 write_multiline(&mut self.out, top(&bytes, lines));
             }
+        }
+        // Only a whole message counts as retrieved (`\Seen`, EXPIRE 0); TOP does not.
+        if lines.is_none() {
+            self.maildrop_mut()?.get_mut(number)?.retrieved = true;
         }
         Ok(())
     }
